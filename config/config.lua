@@ -1,0 +1,31 @@
+-- cryptosup configuration. This file is Lua run in the same sandbox as the
+-- rules; it returns one table. Relative paths are relative to this file.
+-- `cryptosup check -c config/config.lua` validates it; SIGHUP reloads it.
+return {
+    log_level = "info",              -- debug | info | warn | error
+
+    -- Rule files: a directory of *.lua files, a file, or a list of either.
+    rules = "../rules",
+    -- Where require() in rules finds modules.
+    lua_path = "../lua",
+
+    -- Windows kept for every watched instrument, besides those the rules
+    -- name themselves ("30s", "5m", "1h", "24h", "7d").
+    windows = { "1h", "24h" },
+
+    -- What to watch. Symbols as BASE/QUOTE or in the venue's own spelling
+    -- (BTCUSDT, BTC-USD). An exchange with no symbols list watches all.
+    exchanges = {
+        binance = { symbols = { "BTC/USDT", "ETH/USDT", "SOL/USDT" } },
+        coinbase = { symbols = { "BTC/USD", "ETH/USD" } },
+    },
+
+    limits = {
+        lua_memory_mb = 64,          -- the whole rule VM
+        lua_instructions = 1000000,  -- per rule call
+        lua_print_lines = 20,        -- print() lines per call
+        rule_failures_before_park = 1,
+        max_instruments = 100000,
+        alert_queue_size = 4096,
+    },
+}

@@ -1,0 +1,64 @@
+/* The validated configuration, copied out of config.lua into plain C. No
+ * Lua state survives loading; a reload builds a new one and swaps. */
+#ifndef CRYPTOSUP_CONFIG_H
+#define CRYPTOSUP_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cryptosup/err.h"
+#include "cryptosup/log.h"
+#include "cryptosup/venue.h"
+
+/* One configured symbol of one exchange. */
+struct cs_config_symbol {
+    char *symbol;   /* normalised BASE/QUOTE */
+    char *raw;      /* the venue's spelling */
+};
+
+struct cs_config_exchange {
+    char *name;                        /* "binance" */
+    const struct cs_venue_ops *venue;
+    struct cs_config_symbol *symbols;  /* empty: every symbol (replay) */
+    size_t nsymbols;
+};
+
+struct cs_config {
+    char *path;              /* config file, NULL for built-in defaults */
+    char *rules_dir;         /* absolute or relative to the config's dir */
+    char *lua_dir;           /* require() root */
+    char **rule_files;       /* resolved paths, sorted */
+    size_t nrule_files;
+    struct cs_config_exchange *exchanges;
+    size_t nexchanges;
+    bool all_symbols;        /* no exchanges section: watch everything */
+    int64_t *windows_s;      /* windows kept for every instrument, sorted */
+    size_t nwindows;
+    enum cs_log_level log_level;
+    size_t lua_memory_bytes;
+    uint64_t lua_instructions;
+    unsigned lua_print_lines;
+    unsigned rule_failures_to_park;   /* consecutive failures */
+    size_t max_instruments;
+    size_t alert_queue_size;
+};
+
+/* Load and validate `path` (NULL: defaults with the shipped rules and no
+ * symbol filter). Every problem is logged to config.load as
+ * "file:line: key: message" and, when `errors` is not NULL, appended there
+ * one per line (caller frees). On success *out owns a new config. */
+enum cs_err cs_config_load(const char *path, struct cs_config **out,
+                           char **errors);
+void cs_config_free(struct cs_config *cfg);   /* NULL is fine */
+
+/* The data directory holding the shipped lua/, rules/ and config/: the
+ * CRYPTOSUP_DATA_DIR environment variable, else the build-time default.
+ * Borrowed, static. */
+const char *cs_config_data_dir(void);
+
+/* The raw spelling of BASE/QUOTE on a venue (BTCUSDT, BTC-USD). */
+void cs_config_compose_raw(const struct cs_venue_ops *venue, const char *base,
+                           const char *quote, char *buf, size_t size);
+
+#endif

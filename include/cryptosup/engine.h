@@ -1,0 +1,82 @@
+/* The engine: from a received frame to rule decisions. Owns the instrument
+ * table (interned symbols, their windows and alert states), the running
+ * config and rule set, and the alert output. Loop thread only; allocates
+ * only when a new instrument appears or on reload. */
+#ifndef CRYPTOSUP_ENGINE_H
+#define CRYPTOSUP_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "cryptosup/alert.h"
+#include "cryptosup/config.h"
+#include "cryptosup/rules.h"
+#include "cryptosup/tick.h"
+#include "cryptosup/venue.h"
+
+struct cs_engine_options {
+    FILE *emit;            /* JSON Lines output; NULL: none */
+    bool emit_ticks;
+    bool emit_alerts;
+    struct cs_alert_queue *alerts;   /* hand-off to notifiers; may be NULL */
+};
+
+struct cs_engine_stats {
+    uint64_t frames;
+    uint64_t frames_data, frames_control, frames_ignored;
+    uint64_t frames_unknown, frames_malformed;
+    uint64_t ticks;               /* ticks from watched instruments */
+    uint64_t ticks_unwatched;     /* filtered out by the symbol lists */
+    uint64_t ticks_late;          /* older than the instrument's newest */
+    uint64_t ticks_invalid;       /* no usable price */
+    uint64_t ticks_dropped;       /* more ticks in one frame than we hold */
+    uint64_t instruments;
+    uint64_t instruments_refused; /* past max_instruments */
+    uint64_t rule_evaluations;
+    uint64_t alerts_fired, alerts_suppressed, alerts_resolved;
+    uint64_t alerts_queue_dropped;
+    uint64_t reloads_ok, reloads_failed;
+    uint64_t emit_errors;
+};
+
+struct cs_engine;
+
+/* Takes ownership of cfg and rs. */
+struct cs_engine *cs_engine_new(struct cs_config *cfg, struct cs_ruleset *rs,
+                                const struct cs_engine_options *opt);
+void cs_engine_free(struct cs_engine *e);   /* NULL is fine */
+
+/* Parse and process one frame received from `venue`. Bad frames are
+ * counted and logged once per kind; nothing here fails. */
+void cs_engine_frame(struct cs_engine *e, const struct cs_venue_ops *venue,
+                     struct cs_venue_scratch *scratch, const char *frame,
+                     size_t len, int64_t recv_ns);
+
+/* Process one already-normalised tick (benchmarks, tests). */
+void cs_engine_tick(struct cs_engine *e, const struct cs_tick *tick);
+
+/* Mark a gap on every window of an exchange (symbol NULL) or of one
+ * instrument, at data time ts_ns. */
+void cs_engine_mark_gap(struct cs_engine *e, const char *exchange,
+                        const char *symbol, int64_t ts_ns);
+
+/* Swap in a new config and rule set atomically (takes ownership of both).
+ * Alert state carries over for rules whose name is unchanged; windows of
+ * unchanged widths keep their data. */
+void cs_engine_swap(struct cs_engine *e, struct cs_config *cfg,
+                    struct cs_ruleset *rs);
+
+const struct cs_config *cs_engine_config(const struct cs_engine *e);
+struct cs_ruleset *cs_engine_rules(struct cs_engine *e);
+const struct cs_engine_stats *cs_engine_stats(const struct cs_engine *e);
+struct cs_engine_stats *cs_engine_stats_mut(struct cs_engine *e);
+int64_t cs_engine_now_ns(const struct cs_engine *e);   /* data time */
+/* Heap bytes held by all instruments' windows (benchmarks). */
+size_t cs_engine_window_bytes(const struct cs_engine *e);
+
+/* Reload from config path (NULL: defaults): load, validate, swap. On
+ * failure keeps the running set, logs every error, returns the error. */
+enum cs_err cs_engine_reload(struct cs_engine *e, const char *config_path);
+
+#endif

@@ -1,0 +1,100 @@
+/* Venue parsers: pure translations from one received frame to zero or more
+ * normalised ticks. A venue never touches sockets, storage or Lua. */
+#ifndef CRYPTOSUP_VENUE_H
+#define CRYPTOSUP_VENUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cryptosup/json.h"
+#include "cryptosup/tick.h"
+
+enum cs_frame_class {
+    CS_FRAME_DATA,       /* market data; ticks in out->ticks (maybe none) */
+    CS_FRAME_CONTROL,    /* subscription reply, heartbeat, pong, status */
+    CS_FRAME_IGNORED,    /* recognised data we do not use: depth, klines */
+    CS_FRAME_UNKNOWN,    /* valid JSON (or text) of a type we do not know */
+    CS_FRAME_MALFORMED   /* not JSON, truncated, or a known type missing or
+                            mangling a required field */
+};
+
+#define CS_VENUE_MAX_TICKS 256   /* per frame; more are counted in dropped */
+
+struct cs_parse_out {
+    struct cs_tick ticks[CS_VENUE_MAX_TICKS];
+    size_t n;                /* ticks written */
+    size_t dropped;          /* ticks beyond the array */
+    enum cs_frame_class cls;
+    /* Static text saying what the frame was (for IGNORED/CONTROL/UNKNOWN,
+     * e.g. "depthUpdate", "subscriptions") or why it is malformed (e.g.
+     * "aggTrade: missing p"). Never NULL after parse; never contains frame
+     * bytes, so it is safe to use as a log rate-limit key. */
+    const char *what;
+    bool server_shutdown;    /* the venue announced it will disconnect */
+};
+
+/* Per-stream scratch space (JSON tokens), allocated once per connection or
+ * replay file so parsing allocates nothing per frame. Single-threaded. */
+struct cs_venue_scratch;
+struct cs_venue_scratch *cs_venue_scratch_new(void);
+void cs_venue_scratch_free(struct cs_venue_scratch *s);
+
+struct cs_venue_ops {
+    const char *name;   /* "binance", "coinbase" */
+    /* Parse one frame. Ticks borrow text from `frame`, which must outlive
+     * them. Never fails hard: bad input becomes CS_FRAME_MALFORMED. */
+    void (*parse)(struct cs_venue_scratch *scratch, const char *frame,
+                  size_t len, int64_t recv_ns, struct cs_parse_out *out);
+    /* Split a raw symbol into base and quote (upper case, NUL-terminated).
+     * False when no sound split exists. */
+    bool (*split_symbol)(const char *raw, size_t len, char *base,
+                         size_t base_size, char *quote, size_t quote_size);
+};
+
+/* The venue called `name`, or NULL. */
+const struct cs_venue_ops *cs_venue_find(const char *name);
+/* NULL-terminated list of every venue. */
+const struct cs_venue_ops *const *cs_venue_all(void);
+
+extern const struct cs_venue_ops cs_venue_binance;
+extern const struct cs_venue_ops cs_venue_coinbase;
+
+/* ---- Shared by the venue parsers in src/venues/; nothing else calls
+ * these. The scratch has two token areas: the frame's, and a second one
+ * for re-parsing one element whose subtree was skipped. ---- */
+enum cs_venue_area { CS_VENUE_AREA_FRAME, CS_VENUE_AREA_ELEMENT };
+
+/* cs_json_parse() into one of the scratch's token areas. The tokens stay
+ * valid until that area is parsed into again. */
+enum cs_json_status cs_venue_scratch_parse(struct cs_venue_scratch *s,
+                                           enum cs_venue_area area,
+                                           struct cs_json *js,
+                                           const char *src, size_t len,
+                                           unsigned max_depth);
+
+/* Empty `out`: no ticks, class MALFORMED "empty frame" until decided. */
+void cs_venue_out_reset(struct cs_parse_out *out);
+/* Sets class and `what` (static). Any class but DATA discards ticks. */
+void cs_venue_out_set(struct cs_parse_out *out, enum cs_frame_class cls,
+                      const char *what);
+/* A zeroed tick slot with exchange and recv_ns filled in, or NULL when
+ * the array is full (counted in out->dropped). */
+struct cs_tick *cs_venue_out_add(struct cs_parse_out *out,
+                                 const char *exchange, int64_t recv_ns);
+
+enum cs_venue_field { CS_FIELD_OK, CS_FIELD_ABSENT, CS_FIELD_BAD };
+
+/* obj[key] as an exact decimal from a string or number token. ABSENT when
+ * the key is missing, null or "" (venues send "" for an empty side); BAD
+ * when it is another type, not a decimal, negative, or zero while
+ * `positive` is set. On OK fills *val and *text (borrowed from the frame). */
+enum cs_venue_field cs_venue_decimal(const struct cs_json *js, int obj,
+                                     const char *key, bool positive,
+                                     struct cs_decimal *val,
+                                     struct cs_text *text);
+/* obj[key] as a symbol: a non-empty string of at most 64 plain bytes. */
+enum cs_venue_field cs_venue_symbol(const struct cs_json *js, int obj,
+                                    const char *key, struct cs_text *out);
+
+#endif

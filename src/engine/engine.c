@@ -1,0 +1,563 @@
+/* The per-tick pipeline: intern the instrument, push its price into its
+ * windows, evaluate the rules that watch it, drive the alert state machine
+ * and hand alerts out. Also the reload swap, which carries windows and
+ * alert state across rule sets. */
+#include "cryptosup/engine.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cryptosup/jsonw.h"
+#include "cryptosup/log.h"
+#include "cryptosup/timeutil.h"
+#include "engine/instruments.h"
+
+#define LOG_ENGINE "core.engine"
+#define LOG_ALERTS "alerts"
+
+struct cs_engine {
+    struct cs_config *cfg;
+    struct cs_ruleset *rules;
+    struct cs_engine_options opt;
+    struct cs_instruments *instruments;
+    int64_t now_ns;                    /* data time: newest tick seen */
+    uint64_t next_alert_id;
+    struct cs_engine_stats stats;
+    struct cs_parse_out parsed;        /* reused for every frame */
+    struct cs_jsonw out;               /* reused for every output line */
+    struct cs_window_view views[CS_MAX_WINDOWS];
+};
+
+/* Window widths every instrument keeps: the config's plus every rule's. */
+static void collect_windows(const struct cs_config *cfg,
+                            const struct cs_ruleset *rs, int64_t *out,
+                            size_t *n)
+{
+    size_t count = 0, nrule = 0;
+    const int64_t *rule_windows = cs_ruleset_windows(rs, &nrule);
+    const int64_t *lists[2] = { cfg->windows_s, rule_windows };
+    size_t sizes[2] = { cfg->nwindows, nrule };
+
+    for (int l = 0; l < 2; l++) {
+        for (size_t i = 0; i < sizes[l]; i++) {
+            size_t j = 0;
+            while (j < count && out[j] < lists[l][i]) {
+                j++;
+            }
+            if (j < count && out[j] == lists[l][i]) {
+                continue;
+            }
+            if (count == CS_MAX_WINDOWS) {
+                cs_log_warn(LOG_ENGINE, "more than %d windows; ignoring %llds",
+                            CS_MAX_WINDOWS, (long long)lists[l][i]);
+                continue;
+            }
+            memmove(out + j + 1, out + j, (count - j) * sizeof *out);
+            out[j] = lists[l][i];
+            count++;
+        }
+    }
+    *n = count;
+}
+
+struct cs_engine *cs_engine_new(struct cs_config *cfg, struct cs_ruleset *rs,
+                                const struct cs_engine_options *opt)
+{
+    struct cs_engine *e = cs_xcalloc(1, sizeof *e);
+    int64_t windows[CS_MAX_WINDOWS];
+    size_t nwindows = 0;
+
+    e->cfg = cfg;
+    e->rules = rs;
+    if (opt) {
+        e->opt = *opt;
+    }
+    collect_windows(cfg, rs, windows, &nwindows);
+    e->instruments = cs_instruments_new(cfg, rs, windows, nwindows);
+    cs_jsonw_init(&e->out);
+    return e;
+}
+
+void cs_engine_free(struct cs_engine *e)
+{
+    if (e == NULL) {
+        return;
+    }
+    cs_instruments_free(e->instruments);
+    cs_ruleset_free(e->rules);
+    cs_config_free(e->cfg);
+    cs_jsonw_cleanup(&e->out);
+    free(e);
+}
+
+const struct cs_config *cs_engine_config(const struct cs_engine *e) { return e->cfg; }
+struct cs_ruleset *cs_engine_rules(struct cs_engine *e) { return e->rules; }
+const struct cs_engine_stats *cs_engine_stats(const struct cs_engine *e) { return &e->stats; }
+struct cs_engine_stats *cs_engine_stats_mut(struct cs_engine *e) { return &e->stats; }
+int64_t cs_engine_now_ns(const struct cs_engine *e) { return e->now_ns; }
+
+size_t cs_engine_window_bytes(const struct cs_engine *e)
+{
+    return cs_instruments_window_bytes(e->instruments);
+}
+
+static void write_line(struct cs_engine *e)
+{
+    cs_jsonw_raw(&e->out, "\n", 1);
+    if (fwrite(e->out.buf, 1, e->out.len, e->opt.emit) != e->out.len) {
+        e->stats.emit_errors++;
+    }
+}
+
+static void json_text_or_null(struct cs_jsonw *w, const char *key,
+                              struct cs_text t)
+{
+    cs_jsonw_key(w, key);
+    if (t.len == 0) {
+        cs_jsonw_null(w);
+    } else {
+        cs_jsonw_string(w, t.ptr, t.len);
+    }
+}
+
+static void emit_tick(struct cs_engine *e, const struct cs_instrument *inst,
+                      const struct cs_tick *t, int64_t ts_ns)
+{
+    struct cs_jsonw *w = &e->out;
+
+    cs_jsonw_reset(w);
+    cs_jsonw_begin_object(w);
+    cs_jsonw_key(w, "type");
+    cs_jsonw_cstring(w, "tick");
+    cs_jsonw_key(w, "exchange");
+    cs_jsonw_cstring(w, t->exchange);
+    cs_jsonw_key(w, "symbol");
+    cs_jsonw_cstring(w, inst->symbol);
+    cs_jsonw_key(w, "raw_symbol");
+    cs_jsonw_cstring(w, inst->raw);
+    cs_jsonw_key(w, "kind");
+    cs_jsonw_cstring(w, cs_tick_kind_name(t->kind));
+    cs_jsonw_key(w, "ts");
+    cs_jsonw_int(w, ts_ns / CS_NS_PER_MS);
+    json_text_or_null(w, "price", t->price_text);
+    json_text_or_null(w, "bid", t->bid_text);
+    json_text_or_null(w, "ask", t->ask_text);
+    json_text_or_null(w, "qty", t->qty_text);
+    cs_jsonw_key(w, "seq");
+    if (t->has_seq) {
+        cs_jsonw_int(w, (int64_t)t->seq);
+    } else {
+        cs_jsonw_null(w);
+    }
+    cs_jsonw_key(w, "recv_ts");
+    if (t->recv_ns) {
+        cs_jsonw_int(w, t->recv_ns / CS_NS_PER_MS);
+    } else {
+        cs_jsonw_null(w);
+    }
+    cs_jsonw_end_object(w);
+    write_line(e);
+}
+
+static void emit_alert(struct cs_engine *e, const struct cs_alert *a)
+{
+    struct cs_jsonw *w = &e->out;
+    char window[16];
+
+    cs_jsonw_reset(w);
+    cs_jsonw_begin_object(w);
+    cs_jsonw_key(w, "type");
+    cs_jsonw_cstring(w, "alert");
+    cs_jsonw_key(w, "state");
+    cs_jsonw_cstring(w, a->status == CS_ALERT_FIRING ? "firing" : "resolved");
+    cs_jsonw_key(w, "rule");
+    cs_jsonw_cstring(w, a->rule);
+    cs_jsonw_key(w, "severity");
+    cs_jsonw_cstring(w, a->severity);
+    cs_jsonw_key(w, "exchange");
+    cs_jsonw_cstring(w, a->exchange);
+    cs_jsonw_key(w, "symbol");
+    cs_jsonw_cstring(w, a->symbol);
+    cs_jsonw_key(w, "raw_symbol");
+    cs_jsonw_cstring(w, a->raw_symbol);
+    cs_jsonw_key(w, "ts");
+    cs_jsonw_int(w, a->ts_ns / CS_NS_PER_MS);
+    cs_jsonw_key(w, "window");
+    if (a->window_s > 0) {
+        cs_duration_format(a->window_s, window, sizeof window);
+        cs_jsonw_cstring(w, window);
+    } else {
+        cs_jsonw_null(w);
+    }
+    cs_jsonw_key(w, "change");
+    if (a->has_change) {
+        cs_jsonw_double(w, a->change);
+    } else {
+        cs_jsonw_null(w);
+    }
+    cs_jsonw_key(w, "price");
+    cs_jsonw_cstring(w, a->price);
+    cs_jsonw_key(w, "reference");
+    if (a->reference[0]) {
+        cs_jsonw_cstring(w, a->reference);
+    } else {
+        cs_jsonw_null(w);
+    }
+    cs_jsonw_key(w, "message");
+    if (a->message[0]) {
+        cs_jsonw_cstring(w, a->message);
+    } else {
+        cs_jsonw_null(w);
+    }
+    cs_jsonw_end_object(w);
+    write_line(e);
+}
+
+static void copy_str(char *dst, size_t size, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= size) {
+        n = size - 1;
+    }
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+/* The view of the window a rule reports, or NULL when it names none. */
+static const struct cs_window_view *rule_view(const struct cs_engine *e,
+                                              const struct cs_rule *rule,
+                                              const struct cs_rule_input *in)
+{
+    (void)e;
+    for (size_t i = 0; i < in->nwindows; i++) {
+        if (in->windows_s[i] == rule->window_s) {
+            return &in->views[i];
+        }
+    }
+    return NULL;
+}
+
+static void build_alert(struct cs_engine *e, const struct cs_rule *rule,
+                        const struct cs_instrument *inst,
+                        const struct cs_rule_input *in,
+                        enum cs_alert_status status, const char *message,
+                        struct cs_alert *a)
+{
+    const struct cs_window_view *v = rule_view(e, rule, in);
+
+    memset(a, 0, sizeof *a);
+    a->id = ++e->next_alert_id;
+    a->status = status;
+    copy_str(a->rule, sizeof a->rule, rule->name);
+    copy_str(a->severity, sizeof a->severity, rule->severity);
+    copy_str(a->exchange, sizeof a->exchange, inst->venue->name);
+    copy_str(a->symbol, sizeof a->symbol, inst->symbol);
+    copy_str(a->raw_symbol, sizeof a->raw_symbol, inst->raw);
+    a->ts_ns = in->ts_ns;
+    a->window_s = rule->window_s;
+    cs_decimal_format(in->price, false, a->price, sizeof a->price);
+    if (v && v->complete) {
+        a->has_change = true;
+        a->change = v->change;
+        cs_decimal_format(v->reference, false, a->reference,
+                          sizeof a->reference);
+    }
+    if (message) {
+        copy_str(a->message, sizeof a->message, message);
+    }
+}
+
+static void log_alert(const struct cs_alert *a)
+{
+    char window[16] = "-";
+    if (a->window_s > 0) {
+        cs_duration_format(a->window_s, window, sizeof window);
+    }
+    if (a->has_change) {
+        cs_log_info(LOG_ALERTS, "%s %s %s %s: %+.2f%% over %s, price %s, "
+                    "reference %s%s%s",
+                    a->status == CS_ALERT_FIRING ? "FIRING" : "RESOLVED",
+                    a->rule, a->exchange, a->symbol, a->change * 100.0, window,
+                    a->price, a->reference, a->message[0] ? ": " : "",
+                    a->message);
+    } else {
+        cs_log_info(LOG_ALERTS, "%s %s %s %s: price %s%s%s",
+                    a->status == CS_ALERT_FIRING ? "FIRING" : "RESOLVED",
+                    a->rule, a->exchange, a->symbol, a->price,
+                    a->message[0] ? ": " : "", a->message);
+    }
+}
+
+static void dispatch_alert(struct cs_engine *e, const struct cs_rule *rule,
+                           const struct cs_alert *a)
+{
+    bool visible = a->status == CS_ALERT_FIRING || rule->notify_resolved;
+
+    if (visible) {
+        log_alert(a);
+        if (e->opt.emit && e->opt.emit_alerts) {
+            emit_alert(e, a);
+        }
+    }
+    /* Notifiers get resolutions too: Alertmanager needs them even when
+     * nobody wants a "resolved" email. */
+    if (e->opt.alerts && !cs_alert_queue_push(e->opt.alerts, a)) {
+        e->stats.alerts_queue_dropped++;
+        cs_log_limited(CS_LOG_WARN, LOG_ALERTS, "queue-full",
+                       "alert queue full: alert %s dropped", a->rule);
+    }
+}
+
+static enum cs_cond eval_threshold(const struct cs_rule *rule,
+                                   const struct cs_window_view *v,
+                                   bool firing)
+{
+    double level;
+
+    if (v == NULL || !v->complete) {
+        return CS_COND_UNKNOWN;
+    }
+    if (v->gapped && rule->ignore_gapped) {
+        return CS_COND_UNKNOWN;
+    }
+    /* Hysteresis: once firing, the alert re-arms only when the change
+     * falls back inside the (lower) re-arm level. */
+    level = firing && rule->rearm >= 0 ? rule->rearm : rule->threshold;
+    switch (rule->direction) {
+    case CS_DIR_UP:
+        return v->change >= level ? CS_COND_TRUE : CS_COND_FALSE;
+    case CS_DIR_DOWN:
+        return v->change <= -level ? CS_COND_TRUE : CS_COND_FALSE;
+    case CS_DIR_BOTH:
+        break;
+    }
+    return (v->change >= level || v->change <= -level) ? CS_COND_TRUE
+                                                        : CS_COND_FALSE;
+}
+
+static void evaluate_rules(struct cs_engine *e, struct cs_instrument *inst,
+                           const struct cs_rule_input *in)
+{
+    for (size_t i = 0; i < inst->nrules; i++) {
+        struct cs_rule *rule = cs_ruleset_rule(e->rules, inst->rules[i]);
+        struct cs_alert_state *st = &inst->states[i];
+        const char *message = NULL;
+        enum cs_cond cond;
+        enum cs_alert_action action;
+        struct cs_alert alert;
+
+        if (rule->parked) {
+            continue;
+        }
+        rule->evaluations++;
+        e->stats.rule_evaluations++;
+        if (rule->kind == CS_RULE_THRESHOLD) {
+            cond = eval_threshold(rule, rule_view(e, rule, in),
+                                  cs_alert_is_firing(st));
+        } else {
+            cond = cs_ruleset_eval_lua(e->rules, rule, in,
+                                       cs_alert_is_firing(st), &message);
+        }
+        action = cs_alert_step(st, &rule->alert, cond, in->ts_ns);
+        switch (action) {
+        case CS_ACTION_NONE:
+            break;
+        case CS_ACTION_SUPPRESS:
+            e->stats.alerts_suppressed++;
+            break;
+        case CS_ACTION_FIRE:
+            e->stats.alerts_fired++;
+            build_alert(e, rule, inst, in, CS_ALERT_FIRING, message, &alert);
+            dispatch_alert(e, rule, &alert);
+            break;
+        case CS_ACTION_RESOLVE:
+            e->stats.alerts_resolved++;
+            build_alert(e, rule, inst, in, CS_ALERT_RESOLVED, message,
+                        &alert);
+            dispatch_alert(e, rule, &alert);
+            break;
+        }
+    }
+}
+
+/* The price of the series: last trade/ticker price, or the mid of a
+ * quote-only tick. */
+static bool series_price(const struct cs_tick *t, struct cs_decimal *out)
+{
+    if (t->kind != CS_TICK_QUOTE && t->has_price) {
+        *out = t->price;
+        return true;
+    }
+    if (t->has_bid && t->has_ask) {
+        return cs_decimal_mid(t->bid, t->ask, out);
+    }
+    return false;
+}
+
+void cs_engine_tick(struct cs_engine *e, const struct cs_tick *tick)
+{
+    struct cs_instrument *inst;
+    struct cs_decimal price;
+    struct cs_rule_input in;
+    int64_t ts_ns;
+
+    inst = cs_instruments_intern(e->instruments, tick, &e->stats);
+    if (inst == NULL) {
+        return;
+    }
+    if (!inst->watched) {
+        e->stats.ticks_unwatched++;
+        return;
+    }
+    e->stats.ticks++;
+    ts_ns = tick->ts_ns ? tick->ts_ns : tick->recv_ns ? tick->recv_ns
+                                                      : e->now_ns;
+    if (e->opt.emit && e->opt.emit_ticks) {
+        emit_tick(e, inst, tick, ts_ns);
+    }
+    if (!series_price(tick, &price) || price.mant <= 0) {
+        e->stats.ticks_invalid++;
+        return;
+    }
+    if (inst->has_last && ts_ns < inst->last_ts_ns) {
+        e->stats.ticks_late++;
+        return;
+    }
+    inst->has_last = true;
+    inst->last_ts_ns = ts_ns;
+    if (ts_ns > e->now_ns) {
+        e->now_ns = ts_ns;
+    }
+    for (size_t i = 0; i < inst->nwindows; i++) {
+        cs_window_push(inst->windows[i], ts_ns, price);
+        cs_window_view(inst->windows[i], &e->views[i]);
+    }
+    if (inst->nrules == 0) {
+        return;
+    }
+    in.tick = tick;
+    in.symbol = inst->symbol;
+    in.raw_symbol = inst->raw;
+    in.ts_ns = ts_ns;
+    in.price = price;
+    in.windows_s = cs_instruments_windows(e->instruments, &in.nwindows);
+    in.views = e->views;
+    evaluate_rules(e, inst, &in);
+}
+
+/* Venue loggers need static names: the rate-limited log keeps pointers. */
+static const char *venue_logger(const struct cs_venue_ops *venue)
+{
+    static char names[16][32];
+    const struct cs_venue_ops *const *all = cs_venue_all();
+    for (size_t i = 0; all[i] && i < 16; i++) {
+        if (all[i] == venue) {
+            if (names[i][0] == '\0') {
+                snprintf(names[i], sizeof names[i], "venue.%s", venue->name);
+            }
+            return names[i];
+        }
+    }
+    return "venue";
+}
+
+static void count_frame(struct cs_engine *e, const struct cs_venue_ops *venue,
+                        const struct cs_parse_out *p, const char *frame,
+                        size_t len)
+{
+    switch (p->cls) {
+    case CS_FRAME_DATA: e->stats.frames_data++; break;
+    case CS_FRAME_CONTROL: e->stats.frames_control++; break;
+    case CS_FRAME_IGNORED: e->stats.frames_ignored++; break;
+    case CS_FRAME_UNKNOWN:
+        e->stats.frames_unknown++;
+        cs_log_limited(CS_LOG_WARN, venue_logger(venue), p->what,
+                       "unknown message type (%s), %zu bytes: %.80s",
+                       p->what, len, frame);
+        break;
+    case CS_FRAME_MALFORMED:
+        e->stats.frames_malformed++;
+        cs_log_limited(CS_LOG_WARN, venue_logger(venue), p->what,
+                       "malformed frame dropped (%s), %zu bytes: %.80s",
+                       p->what, len, frame);
+        break;
+    }
+}
+
+void cs_engine_frame(struct cs_engine *e, const struct cs_venue_ops *venue,
+                     struct cs_venue_scratch *scratch, const char *frame,
+                     size_t len, int64_t recv_ns)
+{
+    struct cs_parse_out *p = &e->parsed;
+    char preview[81];
+    size_t n = len < 80 ? len : 80;
+
+    e->stats.frames++;
+    venue->parse(scratch, frame, len, recv_ns, p);
+    if (p->cls == CS_FRAME_UNKNOWN || p->cls == CS_FRAME_MALFORMED) {
+        /* Frames are not NUL-terminated; log a bounded copy. */
+        memcpy(preview, frame, n);
+        preview[n] = '\0';
+        count_frame(e, venue, p, preview, len);
+        return;
+    }
+    count_frame(e, venue, p, frame, len);
+    if (p->dropped) {
+        e->stats.ticks_dropped += p->dropped;
+        cs_log_limited(CS_LOG_WARN, venue_logger(venue), "too-many-ticks",
+                       "frame held %zu ticks; %zu beyond %d dropped",
+                       p->n + p->dropped, p->dropped, CS_VENUE_MAX_TICKS);
+    }
+    if (p->server_shutdown) {
+        cs_log_info(venue_logger(venue), "venue announced a server shutdown");
+    }
+    for (size_t i = 0; i < p->n; i++) {
+        cs_engine_tick(e, &p->ticks[i]);
+    }
+}
+
+void cs_engine_mark_gap(struct cs_engine *e, const char *exchange,
+                        const char *symbol, int64_t ts_ns)
+{
+    cs_instruments_mark_gap(e->instruments, exchange, symbol, ts_ns);
+}
+
+void cs_engine_swap(struct cs_engine *e, struct cs_config *cfg,
+                    struct cs_ruleset *rs)
+{
+    int64_t windows[CS_MAX_WINDOWS];
+    size_t nwindows = 0;
+
+    collect_windows(cfg, rs, windows, &nwindows);
+    cs_instruments_rebind(e->instruments, cfg, e->rules, rs, windows,
+                          nwindows);
+    cs_ruleset_free(e->rules);
+    cs_config_free(e->cfg);
+    e->rules = rs;
+    e->cfg = cfg;
+}
+
+enum cs_err cs_engine_reload(struct cs_engine *e, const char *config_path)
+{
+    struct cs_config *cfg = NULL;
+    struct cs_ruleset *rs = NULL;
+    enum cs_err err;
+
+    err = cs_config_load(config_path, &cfg, NULL);
+    if (err == CS_OK) {
+        err = cs_ruleset_load(cfg, &rs, NULL);
+    }
+    if (err != CS_OK) {
+        cs_config_free(cfg);
+        e->stats.reloads_failed++;
+        cs_log_error("lua.reload", "reload failed; keeping the running "
+                     "config and %zu rules", cs_ruleset_count(e->rules));
+        return err;
+    }
+    cs_log_set_level(cfg->log_level);
+    cs_engine_swap(e, cfg, rs);
+    e->stats.reloads_ok++;
+    cs_log_info("lua.reload", "reloaded: %zu rules, %zu exchanges",
+                cs_ruleset_count(rs), cfg->nexchanges);
+    return CS_OK;
+}

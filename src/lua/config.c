@@ -1,0 +1,481 @@
+/* config.lua: run it in the sandbox, copy what it returns into a plain C
+ * struct cs_config, validate every key (file:line: key: message), keep no
+ * Lua state. */
+#include "cryptosup/config.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cryptosup/timeutil.h"
+#include "lua/luaread.h"
+#include "lua/sandbox.h"
+#include "util/fileutil.h"
+
+#define LOG_CONFIG "config.load"
+#define CONFIG_MAX_BYTES (4u << 20)
+
+const char *cs_config_data_dir(void)
+{
+    const char *dir = getenv("CRYPTOSUP_DATA_DIR");
+    return dir && dir[0] ? dir : CS_DATA_DIR;
+}
+
+void cs_config_compose_raw(const struct cs_venue_ops *venue, const char *base,
+                           const char *quote, char *buf, size_t size)
+{
+    /* Coinbase spells BASE-QUOTE; Binance concatenates. */
+    if (strcmp(venue->name, "coinbase") == 0) {
+        snprintf(buf, size, "%s-%s", base, quote);
+    } else {
+        snprintf(buf, size, "%s%s", base, quote);
+    }
+}
+
+void cs_config_free(struct cs_config *cfg)
+{
+    if (cfg == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < cfg->nexchanges; i++) {
+        struct cs_config_exchange *x = &cfg->exchanges[i];
+        for (size_t s = 0; s < x->nsymbols; s++) {
+            free(x->symbols[s].symbol);
+            free(x->symbols[s].raw);
+        }
+        free(x->symbols);
+        free(x->name);
+    }
+    free(cfg->exchanges);
+    cs_luaread_free_strings(cfg->rule_files, cfg->nrule_files);
+    free(cfg->windows_s);
+    free(cfg->rules_dir);
+    free(cfg->lua_dir);
+    free(cfg->path);
+    free(cfg);
+}
+
+static struct cs_config *config_defaults(void)
+{
+    struct cs_config *cfg = cs_xcalloc(1, sizeof *cfg);
+    struct cs_vm_limits limits;
+    cs_vm_limits_default(&limits);
+    cfg->all_symbols = true;
+    cfg->log_level = CS_LOG_INFO;
+    cfg->lua_memory_bytes = limits.memory_bytes;
+    cfg->lua_instructions = limits.instructions;
+    cfg->lua_print_lines = limits.print_lines;
+    cfg->rule_failures_to_park = 1;
+    cfg->max_instruments = 100000;
+    cfg->alert_queue_size = 4096;
+    return cfg;
+}
+
+/* The state of one extraction, passed to the protected C function. */
+struct extract {
+    struct cs_luaread rd;
+    struct cs_config *cfg;
+    const char *base_dir;          /* config file's directory */
+    char **rule_paths;             /* as written, before expansion */
+    size_t nrule_paths;
+};
+
+static void parse_symbol(struct extract *x, struct cs_config_exchange *xc,
+                         const char *path, const char *text)
+{
+    char base[64], quote[64], raw[128], sym[160];
+    const char *slash = strchr(text, '/');
+    struct cs_config_symbol *s;
+    size_t n = strlen(text);
+
+    if (n == 0 || n >= 48) {
+        cs_luaread_error(&x->rd, path, "symbol \"%s\" must be 1 to 47 "
+                         "characters", text);
+        return;
+    }
+    if (slash) {
+        size_t blen = (size_t)(slash - text);
+        if (blen == 0 || blen >= sizeof base || strlen(slash + 1) == 0 ||
+            strlen(slash + 1) >= sizeof quote || strchr(slash + 1, '/')) {
+            cs_luaread_error(&x->rd, path, "bad symbol \"%s\" (expected "
+                             "BASE/QUOTE)", text);
+            return;
+        }
+        for (size_t i = 0; i < blen; i++) {
+            base[i] = (char)toupper((unsigned char)text[i]);
+        }
+        base[blen] = '\0';
+        snprintf(quote, sizeof quote, "%s", slash + 1);
+        for (char *p = quote; *p; p++) {
+            *p = (char)toupper((unsigned char)*p);
+        }
+        cs_config_compose_raw(xc->venue, base, quote, raw, sizeof raw);
+    } else {
+        if (!xc->venue->split_symbol ||
+            !xc->venue->split_symbol(text, n, base, sizeof base, quote,
+                                     sizeof quote)) {
+            cs_luaread_error(&x->rd, path, "cannot tell base from quote in "
+                             "\"%s\"; write it as BASE/QUOTE", text);
+            return;
+        }
+        snprintf(raw, sizeof raw, "%s", text);
+        for (char *p = raw; *p; p++) {
+            *p = (char)toupper((unsigned char)*p);
+        }
+    }
+    snprintf(sym, sizeof sym, "%s/%s", base, quote);
+    xc->symbols = cs_xrealloc(xc->symbols,
+                              (xc->nsymbols + 1) * sizeof *xc->symbols);
+    s = &xc->symbols[xc->nsymbols++];
+    s->symbol = cs_xstrdup(sym);
+    s->raw = cs_xstrdup(raw);
+}
+
+static void read_exchange(struct extract *x, lua_State *L, const char *name)
+{
+    static const char *const keys[] = { "symbols", NULL };
+    struct cs_config *cfg = x->cfg;
+    const struct cs_venue_ops *venue = cs_venue_find(name);
+    struct cs_config_exchange *xc;
+    char path[128];
+    char **symbols = NULL;
+    size_t nsymbols = 0;
+
+    snprintf(path, sizeof path, "exchanges.%s", name);
+    if (venue == NULL) {
+        cs_luaread_error(&x->rd, path, "unknown exchange (known: binance, "
+                         "coinbase)");
+        return;
+    }
+    if (lua_type(L, -1) != LUA_TTABLE) {
+        cs_luaread_error(&x->rd, path, "expected a table, got %s",
+                         luaL_typename(L, -1));
+        return;
+    }
+    cs_luaread_check_keys(&x->rd, L, -1, path, keys);
+    cfg->exchanges = cs_xrealloc(cfg->exchanges, (cfg->nexchanges + 1) *
+                                 sizeof *cfg->exchanges);
+    xc = &cfg->exchanges[cfg->nexchanges++];
+    memset(xc, 0, sizeof *xc);
+    xc->name = cs_xstrdup(name);
+    xc->venue = venue;
+    if (cs_luaread_strings(&x->rd, L, -1, path, "symbols", &symbols,
+                           &nsymbols)) {
+        char spath[160];
+        snprintf(spath, sizeof spath, "%s.symbols", path);
+        for (size_t i = 0; i < nsymbols; i++) {
+            parse_symbol(x, xc, spath, symbols[i]);
+        }
+    }
+    cs_luaread_free_strings(symbols, nsymbols);
+}
+
+static void read_exchanges(struct extract *x, lua_State *L, int idx)
+{
+    int type = cs_luaread_field(L, idx, "exchanges");
+    if (type == LUA_TNIL) {
+        lua_pop(L, 1);
+        return;
+    }
+    if (type != LUA_TTABLE) {
+        cs_luaread_error(&x->rd, "exchanges", "expected a table keyed by "
+                         "exchange name, got %s", lua_typename(L, type));
+        lua_pop(L, 1);
+        return;
+    }
+    x->cfg->all_symbols = false;
+    lua_pushnil(L);
+    while (lua_next(L, -2) != 0) {
+        if (lua_type(L, -2) != LUA_TSTRING) {
+            cs_luaread_error(&x->rd, "exchanges", "keys must be exchange "
+                             "names");
+        } else {
+            read_exchange(x, L, lua_tostring(L, -2));
+        }
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+}
+
+static void read_windows(struct extract *x, lua_State *L, int idx)
+{
+    char **list = NULL;
+    size_t n = 0;
+    struct cs_config *cfg = x->cfg;
+
+    if (!cs_luaread_strings(&x->rd, L, idx, "", "windows", &list, &n)) {
+        return;
+    }
+    cfg->windows_s = cs_xcalloc(n ? n : 1, sizeof *cfg->windows_s);
+    for (size_t i = 0; i < n; i++) {
+        int64_t secs;
+        if (!cs_duration_parse(list[i], &secs) || secs > 366LL * 86400) {
+            cs_luaread_error(&x->rd, "windows", "bad duration \"%s\"",
+                             list[i]);
+            continue;
+        }
+        cfg->windows_s[cfg->nwindows++] = secs;
+    }
+    cs_luaread_free_strings(list, n);
+}
+
+static void read_limits(struct extract *x, lua_State *L, int idx)
+{
+    static const char *const keys[] = {
+        "lua_memory_mb", "lua_instructions", "lua_print_lines",
+        "rule_failures_before_park", "max_instruments", "alert_queue_size",
+        NULL
+    };
+    struct cs_config *cfg = x->cfg;
+    int64_t v;
+    int type = cs_luaread_field(L, idx, "limits");
+
+    if (type == LUA_TNIL) {
+        lua_pop(L, 1);
+        return;
+    }
+    if (type != LUA_TTABLE) {
+        cs_luaread_error(&x->rd, "limits", "expected a table, got %s",
+                         lua_typename(L, type));
+        lua_pop(L, 1);
+        return;
+    }
+    cs_luaread_check_keys(&x->rd, L, -1, "limits", keys);
+    v = (int64_t)(cfg->lua_memory_bytes >> 20);
+    if (cs_luaread_integer(&x->rd, L, -1, "limits", "lua_memory_mb", 1, 4096,
+                           &v)) {
+        cfg->lua_memory_bytes = (size_t)v << 20;
+    }
+    v = (int64_t)cfg->lua_instructions;
+    if (cs_luaread_integer(&x->rd, L, -1, "limits", "lua_instructions", 1000,
+                           1000000000, &v)) {
+        cfg->lua_instructions = (uint64_t)v;
+    }
+    v = cfg->lua_print_lines;
+    if (cs_luaread_integer(&x->rd, L, -1, "limits", "lua_print_lines", 0,
+                           10000, &v)) {
+        cfg->lua_print_lines = (unsigned)v;
+    }
+    v = cfg->rule_failures_to_park;
+    if (cs_luaread_integer(&x->rd, L, -1, "limits",
+                           "rule_failures_before_park", 1, 1000000, &v)) {
+        cfg->rule_failures_to_park = (unsigned)v;
+    }
+    v = (int64_t)cfg->max_instruments;
+    if (cs_luaread_integer(&x->rd, L, -1, "limits", "max_instruments", 1,
+                           10000000, &v)) {
+        cfg->max_instruments = (size_t)v;
+    }
+    v = (int64_t)cfg->alert_queue_size;
+    if (cs_luaread_integer(&x->rd, L, -1, "limits", "alert_queue_size", 1,
+                           1000000, &v)) {
+        cfg->alert_queue_size = (size_t)v;
+    }
+    lua_pop(L, 1);
+}
+
+/* Everything config.lua may say; the table on top of the stack. */
+static int extract_config(lua_State *L)
+{
+    static const char *const keys[] = {
+        "log_level", "rules", "lua_path", "windows", "exchanges", "limits",
+        NULL
+    };
+    struct extract *x = lua_touserdata(L, 1);
+    char *level = NULL, *lua_path = NULL;
+
+    if (lua_type(L, 2) != LUA_TTABLE) {
+        cs_luaread_error(&x->rd, "config", "config.lua must return a table, "
+                         "got %s", luaL_typename(L, 2));
+        return 0;
+    }
+    cs_luaread_check_keys(&x->rd, L, 2, "", keys);
+    if (cs_luaread_string(&x->rd, L, 2, "", "log_level", &level) && level &&
+        !cs_log_parse_level(level, &x->cfg->log_level)) {
+        cs_luaread_error(&x->rd, "log_level", "expected \"debug\", \"info\","
+                         " \"warn\" or \"error\", got \"%s\"", level);
+    }
+    free(level);
+    if (cs_luaread_string(&x->rd, L, 2, "", "lua_path", &lua_path) &&
+        lua_path) {
+        free(x->cfg->lua_dir);
+        x->cfg->lua_dir = cs_path_join(x->base_dir, lua_path);
+    }
+    free(lua_path);
+    cs_luaread_strings(&x->rd, L, 2, "", "rules", &x->rule_paths,
+                       &x->nrule_paths);
+    read_windows(x, L, 2);
+    read_exchanges(x, L, 2);
+    read_limits(x, L, 2);
+    return 0;
+}
+
+static int compare_strings(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Expand rule paths (files or directories of *.lua) into sorted files. */
+static void expand_rules(struct extract *x, struct cs_config *cfg,
+                         char **paths, size_t npaths)
+{
+    for (size_t i = 0; i < npaths; i++) {
+        char *full = cs_path_join(x->base_dir, paths[i]);
+        char **files = NULL;
+        size_t nfiles = 0;
+        if (cs_list_lua_files(full, &files, &nfiles) != CS_OK) {
+            cs_luaread_error(&x->rd, "rules", "cannot read \"%s\"", paths[i]);
+            free(full);
+            continue;
+        }
+        cfg->rule_files = cs_xrealloc(cfg->rule_files,
+                                      (cfg->nrule_files + nfiles + 1) *
+                                      sizeof *cfg->rule_files);
+        for (size_t f = 0; f < nfiles; f++) {
+            cfg->rule_files[cfg->nrule_files++] = files[f];
+        }
+        free(files);
+        if (i == 0) {
+            free(cfg->rules_dir);
+            cfg->rules_dir = full;
+        } else {
+            free(full);
+        }
+    }
+    if (cfg->nrule_files > 1) {
+        qsort(cfg->rule_files, cfg->nrule_files, sizeof *cfg->rule_files,
+              compare_strings);
+    }
+}
+
+static int compare_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static void finish_defaults(struct extract *x, struct cs_config *cfg)
+{
+    const char *data = cs_config_data_dir();
+    if (x->nrule_paths == 0) {
+        char *dir = cs_path_join(data, "rules");
+        char *list[1] = { dir };
+        struct extract plain = *x;
+        plain.base_dir = "";
+        expand_rules(&plain, cfg, list, 1);
+        x->rd = plain.rd;
+        free(dir);
+    } else {
+        expand_rules(x, cfg, x->rule_paths, x->nrule_paths);
+    }
+    if (cfg->lua_dir == NULL) {
+        cfg->lua_dir = cs_path_join(data, "lua");
+    }
+    if (cfg->nwindows > 1) {
+        qsort(cfg->windows_s, cfg->nwindows, sizeof *cfg->windows_s,
+              compare_i64);
+    }
+}
+
+static enum cs_err run_config_script(struct extract *x, const char *path)
+{
+    struct cs_vm_limits limits;
+    struct cs_vm *vm = NULL;
+    char *src = NULL;
+    size_t len = 0;
+    char errbuf[512];
+    char chunk[PATH_MAX + 2];
+    enum cs_err err;
+    lua_State *L;
+
+    err = cs_read_file(path, CONFIG_MAX_BYTES, &src, &len);
+    if (err != CS_OK) {
+        cs_luaread_error(&x->rd, "config", "cannot read the file (%s)",
+                         cs_strerror(err));
+        return err;
+    }
+    x->rd.src = src;
+    x->rd.src_len = len;
+    cs_vm_limits_default(&limits);
+    vm = cs_vm_new(&limits, NULL);
+    if (vm == NULL) {
+        free(src);
+        x->rd.src = NULL;
+        return CS_ERR_NOMEM;
+    }
+    L = cs_vm_lua(vm);
+    snprintf(chunk, sizeof chunk, "@%s", path);
+    err = cs_vm_run_script(vm, chunk, src, len, "config", errbuf,
+                           sizeof errbuf);
+    if (err != CS_OK) {
+        /* The sandbox message already says file:line. */
+        char *line = cs_xstrdup(errbuf);
+        size_t n = strlen(line);
+        x->rd.errors = cs_xrealloc(x->rd.errors, x->rd.errors_len + n + 2);
+        memcpy(x->rd.errors + x->rd.errors_len, line, n);
+        x->rd.errors_len += n;
+        x->rd.errors[x->rd.errors_len++] = '\n';
+        x->rd.errors[x->rd.errors_len] = '\0';
+        x->rd.nerrors++;
+        free(line);
+    } else {
+        /* Stack: result, env. Extract under protection so a Lua memory
+         * error while reading cannot escape. */
+        lua_pop(L, 1);
+        lua_pushcfunction(L, extract_config);
+        lua_insert(L, -2);
+        lua_pushlightuserdata(L, x);
+        lua_insert(L, -2);
+        err = cs_lua_call(vm, "config", 2, 0, NULL);
+    }
+    cs_vm_free(vm);
+    free(src);
+    x->rd.src = NULL;
+    return err;
+}
+
+enum cs_err cs_config_load(const char *path, struct cs_config **out,
+                           char **errors)
+{
+    struct extract x;
+    struct cs_config *cfg = config_defaults();
+    char *dir = NULL;
+    char *errtext;
+
+    memset(&x, 0, sizeof x);
+    cs_luaread_init(&x.rd, path ? path : "(defaults)", NULL, 0);
+    x.cfg = cfg;
+    if (path) {
+        cfg->path = cs_xstrdup(path);
+        dir = cs_path_dirname(path);
+        x.base_dir = dir;
+        run_config_script(&x, path);
+    } else {
+        x.base_dir = "";
+    }
+    if (x.rd.nerrors == 0) {
+        finish_defaults(&x, cfg);
+    }
+    if (x.rd.nerrors == 0 && cfg->nrule_files == 0) {
+        cs_log_warn(LOG_CONFIG, "%s: no rule files found; no alerts will "
+                    "fire", path ? path : "defaults");
+    }
+    cs_luaread_free_strings(x.rule_paths, x.nrule_paths);
+    free(dir);
+    errtext = cs_luaread_take_errors(&x.rd, LOG_CONFIG);
+    if (errtext) {
+        if (errors) {
+            *errors = errtext;
+        } else {
+            free(errtext);
+        }
+        cs_config_free(cfg);
+        return CS_ERR_INVAL;
+    }
+    *out = cfg;
+    return CS_OK;
+}

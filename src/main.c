@@ -1,0 +1,396 @@
+/* cryptosup: argv, bootstrap config, signals, the run/check/replay/version
+ * commands and their exit codes (0 ok, 1 failure, 2 usage). */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cryptosup/config.h"
+#include "cryptosup/engine.h"
+#include "cryptosup/log.h"
+#include "cryptosup/replay.h"
+#include "cryptosup/rules.h"
+#include "cryptosup/timeutil.h"
+
+#define LOG_MAIN "main"
+
+static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reload_requested;
+
+static void on_stop_signal(int sig)
+{
+    static const char msg[] = "second signal: exiting now\n";
+    (void)sig;
+    if (stop_requested) {
+        /* Only async-signal-safe calls here. */
+        ssize_t n = write(2, msg, sizeof msg - 1);
+        (void)n;
+        _exit(1);
+    }
+    stop_requested = 1;
+}
+
+static void on_reload_signal(int sig)
+{
+    (void)sig;
+    reload_requested = 1;
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sa.sa_handler = on_stop_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = on_reload_signal;
+    sigaction(SIGHUP, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+}
+
+static void usage(FILE *out)
+{
+    fputs("usage:\n"
+          "  cryptosup run    [-c config.lua] [--emit ticks,alerts]\n"
+          "  cryptosup check  [-c config.lua]\n"
+          "  cryptosup replay [-c config.lua] [--exchange NAME] "
+          "[--emit ticks,alerts]\n"
+          "                   [--speed X | --as-fast-as-possible] FILE...\n"
+          "  cryptosup version\n"
+          "\n"
+          "Common options: --log-level debug|info|warn|error\n"
+          "Without -c, run and check use the shipped config/config.lua;\n"
+          "replay watches every instrument with the shipped rules.\n", out);
+}
+
+struct options {
+    const char *config;
+    bool config_given;
+    bool emit_ticks, emit_alerts;
+    const char *exchange;
+    double speed;
+    bool log_level_given;
+    enum cs_log_level log_level;
+};
+
+static bool parse_emit(const char *text, struct options *o)
+{
+    char buf[64];
+    char *save = NULL;
+    if (strlen(text) >= sizeof buf) {
+        return false;
+    }
+    strcpy(buf, text);
+    for (char *tok = strtok_r(buf, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        if (strcmp(tok, "ticks") == 0) {
+            o->emit_ticks = true;
+        } else if (strcmp(tok, "alerts") == 0) {
+            o->emit_alerts = true;
+        } else {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Parse options after the command; returns the index of the first
+ * operand, or -1 on a usage error (already reported). */
+static int parse_options(int argc, char **argv, struct options *o,
+                         bool replay)
+{
+    static const struct option longopts[] = {
+        { "config", required_argument, NULL, 'c' },
+        { "emit", required_argument, NULL, 'e' },
+        { "exchange", required_argument, NULL, 'x' },
+        { "speed", required_argument, NULL, 's' },
+        { "as-fast-as-possible", no_argument, NULL, 'f' },
+        { "log-level", required_argument, NULL, 'l' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+    int c;
+    char *end;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            o->config = optarg;
+            o->config_given = true;
+            break;
+        case 'e':
+            if (!parse_emit(optarg, o)) {
+                fprintf(stderr, "cryptosup: --emit takes ticks, alerts or "
+                        "ticks,alerts\n");
+                return -1;
+            }
+            break;
+        case 'x':
+            o->exchange = optarg;
+            break;
+        case 's':
+            errno = 0;
+            o->speed = strtod(optarg, &end);
+            if (errno || *end || !(o->speed > 0) || o->speed > 1e9) {
+                fprintf(stderr, "cryptosup: --speed takes a positive "
+                        "number\n");
+                return -1;
+            }
+            break;
+        case 'f':
+            o->speed = 0;
+            break;
+        case 'l':
+            if (!cs_log_parse_level(optarg, &o->log_level)) {
+                fprintf(stderr, "cryptosup: bad --log-level %s\n", optarg);
+                return -1;
+            }
+            o->log_level_given = true;
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            usage(stderr);
+            return -1;
+        }
+    }
+    if (!replay && (o->exchange || o->speed > 0)) {
+        fprintf(stderr, "cryptosup: --exchange and --speed are for "
+                "replay\n");
+        return -1;
+    }
+    return optind;
+}
+
+static const char *default_config(char *buf, size_t size)
+{
+    snprintf(buf, size, "%s/config/config.lua", cs_config_data_dir());
+    return buf;
+}
+
+/* Load config and rules; every error goes to the log (and to `report`). */
+static enum cs_err load_all(const char *path, struct cs_config **cfg,
+                            struct cs_ruleset **rs, FILE *report)
+{
+    char *errors = NULL;
+    enum cs_err err = cs_config_load(path, cfg, &errors);
+    if (err == CS_OK) {
+        err = cs_ruleset_load(*cfg, rs, &errors);
+        if (err != CS_OK) {
+            cs_config_free(*cfg);
+            *cfg = NULL;
+        }
+    }
+    if (err != CS_OK && report && errors) {
+        fputs(errors, report);
+    }
+    free(errors);
+    return err;
+}
+
+static void apply_log_level(const struct options *o,
+                            const struct cs_config *cfg)
+{
+    cs_log_set_level(o->log_level_given ? o->log_level : cfg->log_level);
+}
+
+static int cmd_check(const struct options *o)
+{
+    struct cs_config *cfg = NULL;
+    struct cs_ruleset *rs = NULL;
+    char windows[256] = "";
+    size_t n, pos = 0;
+    const int64_t *w;
+
+    if (load_all(o->config, &cfg, &rs, stdout) != CS_OK) {
+        printf("%s: invalid\n", o->config ? o->config : "(defaults)");
+        return 1;
+    }
+    w = cs_ruleset_windows(rs, &n);
+    for (size_t i = 0; i < n && pos < sizeof windows - 16; i++) {
+        char d[16];
+        cs_duration_format(w[i], d, sizeof d);
+        pos += (size_t)snprintf(windows + pos, sizeof windows - pos, "%s%s",
+                                i ? "," : "", d);
+    }
+    printf("%s: ok: %zu rules from %zu files, %zu exchanges, rule windows "
+           "%s\n", o->config ? o->config : "(defaults)",
+           cs_ruleset_count(rs), cfg->nrule_files, cfg->nexchanges,
+           windows[0] ? windows : "none");
+    cs_ruleset_free(rs);
+    cs_config_free(cfg);
+    return 0;
+}
+
+static struct cs_engine *start_engine(const struct options *o)
+{
+    struct cs_config *cfg = NULL;
+    struct cs_ruleset *rs = NULL;
+    struct cs_engine_options eo;
+
+    if (load_all(o->config, &cfg, &rs, NULL) != CS_OK) {
+        cs_log_error(LOG_MAIN, "cannot start: fix the errors above "
+                     "(cryptosup check lists them all)");
+        return NULL;
+    }
+    apply_log_level(o, cfg);
+    memset(&eo, 0, sizeof eo);
+    eo.emit = (o->emit_ticks || o->emit_alerts) ? stdout : NULL;
+    eo.emit_ticks = o->emit_ticks;
+    eo.emit_alerts = o->emit_alerts;
+    return cs_engine_new(cfg, rs, &eo);
+}
+
+static void log_summary(const struct cs_engine *e)
+{
+    const struct cs_engine_stats *s = cs_engine_stats(e);
+    cs_log_info(LOG_MAIN, "frames %llu (data %llu, control %llu, ignored "
+                "%llu, unknown %llu, malformed %llu), ticks %llu (late %llu, "
+                "unwatched %llu), instruments %llu, alerts %llu",
+                (unsigned long long)s->frames,
+                (unsigned long long)s->frames_data,
+                (unsigned long long)s->frames_control,
+                (unsigned long long)s->frames_ignored,
+                (unsigned long long)s->frames_unknown,
+                (unsigned long long)s->frames_malformed,
+                (unsigned long long)s->ticks,
+                (unsigned long long)s->ticks_late,
+                (unsigned long long)s->ticks_unwatched,
+                (unsigned long long)s->instruments,
+                (unsigned long long)s->alerts_fired);
+}
+
+static int cmd_replay(const struct options *o, int nfiles, char **files)
+{
+    struct cs_engine *e;
+    struct cs_replay_options ro;
+    struct cs_replay_stats rstats;
+    int status = 0;
+
+    if (nfiles == 0) {
+        fprintf(stderr, "cryptosup replay: no input files\n");
+        return 2;
+    }
+    e = start_engine(o);
+    if (e == NULL) {
+        return 1;
+    }
+    memset(&ro, 0, sizeof ro);
+    memset(&rstats, 0, sizeof rstats);
+    ro.exchange = o->exchange;
+    ro.speed = o->speed;
+    ro.config_path = o->config;
+    ro.stop = &stop_requested;
+    ro.reload = &reload_requested;
+    if (o->exchange && cs_venue_find(o->exchange) == NULL) {
+        cs_log_error(LOG_MAIN, "unknown exchange %s", o->exchange);
+        cs_engine_free(e);
+        return 2;
+    }
+    for (int i = 0; i < nfiles && !stop_requested; i++) {
+        if (cs_replay_file(e, files[i], &ro, &rstats) != CS_OK) {
+            status = 1;
+        }
+    }
+    if (fflush(stdout) != 0) {
+        cs_log_warn_errno(LOG_MAIN, "writing output");
+        status = 1;
+    }
+    log_summary(e);
+    cs_engine_free(e);
+    return status;
+}
+
+static int cmd_run(const struct options *o)
+{
+    struct cs_engine *e = start_engine(o);
+    const struct cs_config *cfg;
+    struct timespec slice = { 0, 100 * 1000 * 1000 };
+
+    if (e == NULL) {
+        return 1;
+    }
+    if (o->emit_ticks || o->emit_alerts) {
+        setvbuf(stdout, NULL, _IOLBF, 0);
+    }
+    cfg = cs_engine_config(e);
+    cs_log_info(LOG_MAIN, "cryptosup %s running with %s: %zu rules, %zu "
+                "exchanges", CS_VERSION, o->config,
+                cs_ruleset_count(cs_engine_rules(e)), cfg->nexchanges);
+    cs_log_warn(LOG_MAIN, "live exchange connectors are not in this build "
+                "yet: the engine waits for signals (SIGHUP reloads); use "
+                "`cryptosup replay` to feed recorded data");
+    while (!stop_requested) {
+        if (reload_requested) {
+            reload_requested = 0;
+            cs_log_info("lua.reload", "SIGHUP: reloading %s", o->config);
+            cs_engine_reload(e, o->config);
+        }
+        nanosleep(&slice, NULL);
+    }
+    cs_log_info(LOG_MAIN, "stopping");
+    log_summary(e);
+    cs_engine_free(e);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct options o;
+    char config_buf[4096];
+    const char *cmd = "run";
+    int first;
+
+    memset(&o, 0, sizeof o);
+    if (argc > 1 && argv[1][0] != '-') {
+        cmd = argv[1];
+        argv++;
+        argc--;
+    }
+    if (strcmp(cmd, "version") == 0) {
+        printf("cryptosup %s (%s)\n", CS_VERSION, cs_rules_lua_release());
+        return 0;
+    }
+    if (strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "run") != 0 && strcmp(cmd, "check") != 0 &&
+        strcmp(cmd, "replay") != 0) {
+        fprintf(stderr, "cryptosup: unknown command \"%s\"\n", cmd);
+        usage(stderr);
+        return 2;
+    }
+    first = parse_options(argc, argv, &o, strcmp(cmd, "replay") == 0);
+    if (first < 0) {
+        return 2;
+    }
+    if (o.log_level_given) {
+        cs_log_set_level(o.log_level);
+    }
+    if (!o.config_given && strcmp(cmd, "replay") != 0) {
+        o.config = default_config(config_buf, sizeof config_buf);
+    }
+    install_signals();
+    if (strcmp(cmd, "check") == 0) {
+        return cmd_check(&o);
+    }
+    if (strcmp(cmd, "replay") == 0) {
+        return cmd_replay(&o, argc - first, argv + first);
+    }
+    if (first < argc) {
+        fprintf(stderr, "cryptosup run: unexpected argument %s\n",
+                argv[first]);
+        return 2;
+    }
+    return cmd_run(&o);
+}

@@ -301,6 +301,9 @@ size_t cs_decimal_format(struct cs_decimal d, bool trim, char *buf,
     uint64_t mag = magnitude(d.mant);
     int64_t exp = d.exp;
 
+    if (mag == 0 && exp > 0) {
+        exp = 0;                        /* zero has no integer zeros */
+    }
     if (trim) {
         while (exp < 0 && mag % 10 == 0) {
             if (mag == 0) {

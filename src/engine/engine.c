@@ -191,7 +191,11 @@ static void emit_alert(struct cs_engine *e, const struct cs_alert *a)
     }
     cs_jsonw_key(w, "change");
     if (a->has_change) {
-        cs_jsonw_double(w, a->change);
+        /* 12 significant digits: exact enough for any ratio of prices,
+         * without binary noise such as 0.020000000000000018. */
+        char num[32];
+        int n = snprintf(num, sizeof num, "%.12g", a->change);
+        cs_jsonw_number_text(w, num, (size_t)n);
     } else {
         cs_jsonw_null(w);
     }

@@ -6,8 +6,7 @@
 #include <string.h>
 
 struct scanner {
-    const char *src;
-    size_t len, pos;
+    const char *base, *p, *end;   /* p: next unread byte */
     struct cs_json_tok *toks;
     uint32_t cap, count;
     unsigned max_depth;
@@ -15,82 +14,104 @@ struct scanner {
     size_t error_offset;
 };
 
-/* Records the first error only; every caller unwinds on false. */
-static bool fail(struct scanner *sc, enum cs_json_status st, size_t at)
+/* Byte classes, so the hot loops test one table entry per byte. */
+enum { C_WS = 1, C_STOP = 2, C_DIGIT = 4, C_HEX = 8 };
+
+static const uint8_t byte_class[256] = {
+    [0x00] = C_STOP, [0x01] = C_STOP, [0x02] = C_STOP, [0x03] = C_STOP,
+    [0x04] = C_STOP, [0x05] = C_STOP, [0x06] = C_STOP, [0x07] = C_STOP,
+    [0x08] = C_STOP, [0x09] = C_STOP | C_WS, [0x0a] = C_STOP | C_WS,
+    [0x0b] = C_STOP, [0x0c] = C_STOP, [0x0d] = C_STOP | C_WS,
+    [0x0e] = C_STOP, [0x0f] = C_STOP, [0x10] = C_STOP, [0x11] = C_STOP,
+    [0x12] = C_STOP, [0x13] = C_STOP, [0x14] = C_STOP, [0x15] = C_STOP,
+    [0x16] = C_STOP, [0x17] = C_STOP, [0x18] = C_STOP, [0x19] = C_STOP,
+    [0x1a] = C_STOP, [0x1b] = C_STOP, [0x1c] = C_STOP, [0x1d] = C_STOP,
+    [0x1e] = C_STOP, [0x1f] = C_STOP, [' '] = C_WS, ['"'] = C_STOP,
+    ['\\'] = C_STOP,
+    ['0'] = C_DIGIT | C_HEX, ['1'] = C_DIGIT | C_HEX, ['2'] = C_DIGIT | C_HEX,
+    ['3'] = C_DIGIT | C_HEX, ['4'] = C_DIGIT | C_HEX, ['5'] = C_DIGIT | C_HEX,
+    ['6'] = C_DIGIT | C_HEX, ['7'] = C_DIGIT | C_HEX, ['8'] = C_DIGIT | C_HEX,
+    ['9'] = C_DIGIT | C_HEX,
+    ['a'] = C_HEX, ['b'] = C_HEX, ['c'] = C_HEX, ['d'] = C_HEX, ['e'] = C_HEX,
+    ['f'] = C_HEX, ['A'] = C_HEX, ['B'] = C_HEX, ['C'] = C_HEX, ['D'] = C_HEX,
+    ['E'] = C_HEX, ['F'] = C_HEX,
+};
+
+static inline bool is_class(const char *p, uint8_t cls)
+{
+    return (byte_class[(unsigned char)*p] & cls) != 0;
+}
+
+/* Records the error; every caller unwinds on false. */
+static bool fail_at(struct scanner *sc, enum cs_json_status st,
+                    const char *at)
 {
     sc->status = st;
-    sc->error_offset = at;
+    sc->error_offset = (size_t)(at - sc->base);
     return false;
 }
 
 /* Running out of input is truncation; anything else is a syntax error. */
-static bool fail_here(struct scanner *sc)
+static bool fail_here(struct scanner *sc, const char *p)
 {
-    if (sc->pos >= sc->len) {
-        return fail(sc, CS_JSON_ETRUNC, sc->len);
+    if (p >= sc->end) {
+        return fail_at(sc, CS_JSON_ETRUNC, sc->end);
     }
-    return fail(sc, CS_JSON_ESYNTAX, sc->pos);
+    return fail_at(sc, CS_JSON_ESYNTAX, p);
 }
 
-static void skip_ws(struct scanner *sc)
+static inline const char *skip_ws(const char *p, const char *end)
 {
-    while (sc->pos < sc->len) {
-        char c = sc->src[sc->pos];
-        if (c != ' ' && c != '\n' && c != '\r' && c != '\t') {
-            return;
-        }
-        sc->pos++;
+    while (p < end && is_class(p, C_WS)) {
+        p++;
     }
+    return p;
 }
 
-/* A new token, or -1 (ETOOMANY recorded). */
-static int64_t new_tok(struct scanner *sc, enum cs_json_type type,
-                       size_t start)
+/* A new token, or NULL (ETOOMANY recorded). */
+static inline struct cs_json_tok *new_tok(struct scanner *sc,
+                                          enum cs_json_type type,
+                                          const char *start)
 {
     struct cs_json_tok *t;
 
     if (sc->count >= sc->cap) {
-        fail(sc, CS_JSON_ETOOMANY, start);
-        return -1;
+        fail_at(sc, CS_JSON_ETOOMANY, start);
+        return NULL;
     }
-    t = &sc->toks[sc->count];
+    t = &sc->toks[sc->count++];
     t->type = (uint8_t)type;
     t->escaped = false;
     t->skipped = false;
-    t->start = (uint32_t)start;
-    t->end = (uint32_t)start;
+    t->start = (uint32_t)(start - sc->base);
     t->size = 0;
-    t->next = ++sc->count;
-    return (int64_t)sc->count - 1;
+    t->next = sc->count;
+    return t;
 }
 
-static bool is_hex(char c)
+/* The escape after the backslash at p[-1]; returns the byte after it. */
+static const char *scan_escape(struct scanner *sc, const char *p)
 {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')
-           || (c >= 'A' && c <= 'F');
-}
-
-/* The escape after a backslash at sc->pos - 1. */
-static bool scan_escape(struct scanner *sc)
-{
-    if (sc->pos >= sc->len) {
-        return fail_here(sc);
+    if (p >= sc->end) {
+        fail_here(sc, p);
+        return NULL;
     }
-    switch (sc->src[sc->pos]) {
+    switch (*p) {
     case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r':
     case 't':
-        sc->pos++;
-        return true;
+        return p + 1;
     case 'u':
-        sc->pos++;
-        for (int i = 0; i < 4; i++, sc->pos++) {
-            if (sc->pos >= sc->len || !is_hex(sc->src[sc->pos])) {
-                return fail_here(sc);
+        p++;
+        for (int i = 0; i < 4; i++, p++) {
+            if (p >= sc->end || !is_class(p, C_HEX)) {
+                fail_here(sc, p);
+                return NULL;
             }
         }
-        return true;
+        return p;
     default:
-        return fail(sc, CS_JSON_ESYNTAX, sc->pos);
+        fail_at(sc, CS_JSON_ESYNTAX, p);
+        return NULL;
     }
 }
 
@@ -98,226 +119,214 @@ static bool scan_escape(struct scanner *sc)
  * the venues only look at ASCII fields and copy the rest verbatim. */
 static bool scan_string(struct scanner *sc, bool store)
 {
-    size_t open = sc->pos++;
+    const char *open = sc->p, *p = open + 1, *end = sc->end;
     bool escaped = false;
 
     for (;;) {
-        const char *p = sc->src + sc->pos, *end = sc->src + sc->len;
-        unsigned char c = 0;
-
         /* Plain characters are the common case; move through them fast. */
-        while (p < end && (c = (unsigned char)*p) != '"' && c != '\\'
-               && c >= 0x20) {
+        while (p < end && !is_class(p, C_STOP)) {
             p++;
         }
-        sc->pos = (size_t)(p - sc->src);
-        if (p == end) {
-            return fail(sc, CS_JSON_ETRUNC, sc->len);
+        if (p >= end) {
+            return fail_at(sc, CS_JSON_ETRUNC, end);
         }
-        if (c == '"') {
+        if (*p == '"') {
             break;
         }
-        if (c < 0x20) {
-            return fail(sc, CS_JSON_ESYNTAX, sc->pos);
+        if (*p != '\\') {
+            return fail_at(sc, CS_JSON_ESYNTAX, p);     /* control byte */
         }
         escaped = true;
-        sc->pos++;
-        if (!scan_escape(sc)) {
+        p = scan_escape(sc, p + 1);
+        if (p == NULL) {
             return false;
         }
     }
     if (store) {
-        int64_t t = new_tok(sc, CS_JSON_STRING, open + 1);
-        if (t < 0) {
+        struct cs_json_tok *t = new_tok(sc, CS_JSON_STRING, open + 1);
+        if (t == NULL) {
             return false;
         }
-        sc->toks[t].end = (uint32_t)sc->pos;
-        sc->toks[t].escaped = escaped;
+        t->end = (uint32_t)(p - sc->base);
+        t->escaped = escaped;
     }
-    sc->pos++;                          /* closing quote */
+    sc->p = p + 1;                      /* past the closing quote */
     return true;
 }
 
-static bool is_digit(char c)
+/* One or more digits; returns the byte after them or NULL. */
+static const char *scan_digits(struct scanner *sc, const char *p)
 {
-    return c >= '0' && c <= '9';
-}
-
-/* One or more digits; at the end of input the number is cut short. */
-static bool scan_digits(struct scanner *sc)
-{
-    if (sc->pos >= sc->len || !is_digit(sc->src[sc->pos])) {
-        return fail_here(sc);
+    if (p >= sc->end || !is_class(p, C_DIGIT)) {
+        fail_here(sc, p);
+        return NULL;
     }
-    while (sc->pos < sc->len && is_digit(sc->src[sc->pos])) {
-        sc->pos++;
-    }
-    return true;
+    do {
+        p++;
+    } while (p < sc->end && is_class(p, C_DIGIT));
+    return p;
 }
 
 /* -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
 static bool scan_number(struct scanner *sc, bool store)
 {
-    size_t start = sc->pos;
+    const char *start = sc->p, *p = start, *end = sc->end;
 
-    if (sc->src[sc->pos] == '-') {
-        sc->pos++;
+    if (*p == '-') {
+        p++;
     }
-    if (sc->pos < sc->len && sc->src[sc->pos] == '0') {
-        sc->pos++;
-    } else if (!scan_digits(sc)) {
+    if (p < end && *p == '0') {
+        p++;
+    } else if ((p = scan_digits(sc, p)) == NULL) {
         return false;
     }
-    if (sc->pos < sc->len && sc->src[sc->pos] == '.') {
-        sc->pos++;
-        if (!scan_digits(sc)) {
-            return false;
-        }
+    if (p < end && *p == '.' && (p = scan_digits(sc, p + 1)) == NULL) {
+        return false;
     }
-    if (sc->pos < sc->len
-        && (sc->src[sc->pos] == 'e' || sc->src[sc->pos] == 'E')) {
-        sc->pos++;
-        if (sc->pos < sc->len
-            && (sc->src[sc->pos] == '+' || sc->src[sc->pos] == '-')) {
-            sc->pos++;
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < end && (*p == '+' || *p == '-')) {
+            p++;
         }
-        if (!scan_digits(sc)) {
+        if ((p = scan_digits(sc, p)) == NULL) {
             return false;
         }
     }
     if (store) {
-        int64_t t = new_tok(sc, CS_JSON_NUMBER, start);
-        if (t < 0) {
+        struct cs_json_tok *t = new_tok(sc, CS_JSON_NUMBER, start);
+        if (t == NULL) {
             return false;
         }
-        sc->toks[t].end = (uint32_t)sc->pos;
+        t->end = (uint32_t)(p - sc->base);
     }
+    sc->p = p;
     return true;
 }
 
-static bool scan_literal(struct scanner *sc, const char *word,
+static bool scan_literal(struct scanner *sc, const char *word, size_t n,
                          enum cs_json_type type, bool store)
 {
-    size_t start = sc->pos, n = strlen(word);
+    const char *start = sc->p, *p = start;
 
-    for (size_t i = 0; i < n; i++, sc->pos++) {
-        if (sc->pos >= sc->len || sc->src[sc->pos] != word[i]) {
-            return fail_here(sc);
+    for (size_t i = 0; i < n; i++, p++) {
+        if (p >= sc->end || *p != word[i]) {
+            return fail_here(sc, p);
         }
     }
     if (store) {
-        int64_t t = new_tok(sc, type, start);
-        if (t < 0) {
+        struct cs_json_tok *t = new_tok(sc, type, start);
+        if (t == NULL) {
             return false;
         }
-        sc->toks[t].end = (uint32_t)sc->pos;
+        t->end = (uint32_t)(p - sc->base);
     }
+    sc->p = p;
     return true;
 }
 
 static bool scan_value(struct scanner *sc, unsigned depth, bool store);
 
-/* After a member or element: ',' to go on (true in *more) or `close`. */
-static bool scan_separator(struct scanner *sc, char close, bool *more)
+/* `"key" :` inside an object, leaving sc->p on the value. */
+static bool scan_key(struct scanner *sc, bool store)
 {
-    skip_ws(sc);
-    if (sc->pos < sc->len && sc->src[sc->pos] == ',') {
-        sc->pos++;
-        *more = true;
-        return true;
-    }
-    if (sc->pos < sc->len && sc->src[sc->pos] == close) {
-        sc->pos++;
-        *more = false;
-        return true;
-    }
-    return fail_here(sc);
-}
+    const char *p = skip_ws(sc->p, sc->end);
 
-static bool scan_member(struct scanner *sc, unsigned depth, bool store)
-{
-    skip_ws(sc);
-    if (sc->pos >= sc->len || sc->src[sc->pos] != '"') {
-        return fail_here(sc);
+    if (p >= sc->end || *p != '"') {
+        return fail_here(sc, p);
     }
+    sc->p = p;
     if (!scan_string(sc, store)) {
         return false;
     }
-    skip_ws(sc);
-    if (sc->pos >= sc->len || sc->src[sc->pos] != ':') {
-        return fail_here(sc);
+    p = skip_ws(sc->p, sc->end);
+    if (p >= sc->end || *p != ':') {
+        return fail_here(sc, p);
     }
-    sc->pos++;
-    return scan_value(sc, depth + 1, store);
+    sc->p = p + 1;
+    return true;
 }
 
-/* Object or array at sc->pos; `depth` is its own depth (root = 1). A
+/* Object or array at sc->p; `depth` is its own depth (root = 1). A
  * container past max_depth becomes one skipped token and its contents
  * are validated without being stored. */
 static bool scan_container(struct scanner *sc, unsigned depth, bool store)
 {
-    bool is_object = sc->src[sc->pos] == '{';
+    const char *open = sc->p, *p;
+    bool is_object = *open == '{';
     char close = is_object ? '}' : ']';
     bool skip = store && sc->max_depth != 0 && depth > sc->max_depth;
     bool inner_store = store && !skip;
-    int64_t t = -1;
-    uint32_t size = 0;
-    bool more = true;
+    struct cs_json_tok *t = NULL;
+    uint32_t index = sc->count, size = 0;
 
     if (depth > CS_JSON_MAX_NEST) {
-        return fail(sc, CS_JSON_EDEPTH, sc->pos);
+        return fail_at(sc, CS_JSON_EDEPTH, open);
     }
-    if (store) {
-        t = new_tok(sc, is_object ? CS_JSON_OBJECT : CS_JSON_ARRAY, sc->pos);
-        if (t < 0) {
-            return false;
+    if (store && (t = new_tok(sc, is_object ? CS_JSON_OBJECT : CS_JSON_ARRAY,
+                              open)) == NULL) {
+        return false;
+    }
+    p = skip_ws(open + 1, sc->end);
+    if (p < sc->end && *p == close) {
+        p++;
+    } else {
+        sc->p = p;
+        for (;;) {
+            if (is_object && !scan_key(sc, inner_store)) {
+                return false;
+            }
+            if (!scan_value(sc, depth + 1, inner_store)) {
+                return false;
+            }
+            size++;
+            p = skip_ws(sc->p, sc->end);
+            if (p < sc->end && *p == ',') {
+                sc->p = p + 1;
+                continue;
+            }
+            if (p < sc->end && *p == close) {
+                p++;
+                break;
+            }
+            return fail_here(sc, p);
         }
     }
-    sc->pos++;
-    skip_ws(sc);
-    if (sc->pos < sc->len && sc->src[sc->pos] == close) {
-        sc->pos++;
-        more = false;
-    }
-    while (more) {
-        bool ok = is_object ? scan_member(sc, depth, inner_store)
-                            : scan_value(sc, depth + 1, inner_store);
-        if (!ok || !scan_separator(sc, close, &more)) {
-            return false;
-        }
-        size++;
-    }
-    if (t >= 0) {
-        sc->toks[t].end = (uint32_t)sc->pos;
-        sc->toks[t].skipped = skip;
-        sc->toks[t].size = skip ? 0 : size;
-        sc->toks[t].next = sc->count;
+    sc->p = p;
+    if (t != NULL) {
+        /* Children may have been stored after t: index it again. */
+        t = &sc->toks[index];
+        t->end = (uint32_t)(p - sc->base);
+        t->skipped = skip;
+        t->size = skip ? 0 : size;
+        t->next = sc->count;
     }
     return true;
 }
 
 static bool scan_value(struct scanner *sc, unsigned depth, bool store)
 {
-    skip_ws(sc);
-    if (sc->pos >= sc->len) {
-        return fail(sc, CS_JSON_ETRUNC, sc->len);
+    const char *p = skip_ws(sc->p, sc->end);
+
+    sc->p = p;
+    if (p >= sc->end) {
+        return fail_at(sc, CS_JSON_ETRUNC, sc->end);
     }
-    switch (sc->src[sc->pos]) {
-    case '{': case '[':
-        return scan_container(sc, depth, store);
+    switch (*p) {
     case '"':
         return scan_string(sc, store);
+    case '{': case '[':
+        return scan_container(sc, depth, store);
     case 't':
-        return scan_literal(sc, "true", CS_JSON_TRUE, store);
+        return scan_literal(sc, "true", 4, CS_JSON_TRUE, store);
     case 'f':
-        return scan_literal(sc, "false", CS_JSON_FALSE, store);
+        return scan_literal(sc, "false", 5, CS_JSON_FALSE, store);
     case 'n':
-        return scan_literal(sc, "null", CS_JSON_NULL, store);
+        return scan_literal(sc, "null", 4, CS_JSON_NULL, store);
     default:
-        if (sc->src[sc->pos] == '-' || is_digit(sc->src[sc->pos])) {
+        if (*p == '-' || is_class(p, C_DIGIT)) {
             return scan_number(sc, store);
         }
-        return fail(sc, CS_JSON_ESYNTAX, sc->pos);
+        return fail_at(sc, CS_JSON_ESYNTAX, p);
     }
 }
 
@@ -326,26 +335,26 @@ enum cs_json_status cs_json_parse(struct cs_json *js, const char *src,
                                   uint32_t cap, unsigned max_depth)
 {
     struct scanner sc = {
-        .src = src, .len = len, .pos = 0, .toks = toks, .cap = cap,
+        .base = src, .p = src, .end = src + len, .toks = toks, .cap = cap,
         .count = 0, .max_depth = max_depth, .status = CS_JSON_OK,
         .error_offset = 0,
     };
 
     if (src == NULL) {
-        sc.len = 0;
-        sc.src = "";
+        len = 0;
+        sc.base = sc.p = sc.end = "";
     }
     /* Token offsets are 32-bit; no frame comes close to 4 GiB. */
     if (len > UINT32_MAX - 1) {
-        fail(&sc, CS_JSON_ESYNTAX, 0);
+        fail_at(&sc, CS_JSON_ESYNTAX, sc.base);
     } else if (scan_value(&sc, 1, true)) {
-        skip_ws(&sc);
-        if (sc.pos != sc.len) {
-            fail(&sc, CS_JSON_ESYNTAX, sc.pos);
+        const char *p = skip_ws(sc.p, sc.end);
+        if (p != sc.end) {
+            fail_at(&sc, CS_JSON_ESYNTAX, p);
         }
     }
-    js->src = sc.src;
-    js->len = sc.len;
+    js->src = sc.base;
+    js->len = len;
     js->toks = toks;
     js->cap = cap;
     js->count = sc.status == CS_JSON_OK ? sc.count : 0;

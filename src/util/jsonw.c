@@ -167,6 +167,12 @@ void cs_jsonw_double(struct cs_jsonw *w, double v)
     cs_jsonw_raw(w, num, (size_t)n);
 }
 
+void cs_jsonw_number_text(struct cs_jsonw *w, const char *num, size_t len)
+{
+    value_prefix(w);
+    cs_jsonw_raw(w, num, len);
+}
+
 void cs_jsonw_bool(struct cs_jsonw *w, bool v)
 {
     value_prefix(w);

@@ -35,8 +35,9 @@ enum cs_alert_phase { CS_PHASE_IDLE, CS_PHASE_PENDING, CS_PHASE_FIRING };
 struct cs_alert_state {
     uint8_t phase;             /* enum cs_alert_phase */
     bool notified;             /* this firing episode was notified */
+    bool ever_notified;        /* last_notified_ns is meaningful */
     int64_t pending_since_ns;
-    int64_t last_notified_ns;  /* 0: never */
+    int64_t last_notified_ns;
 };
 
 enum cs_alert_action {

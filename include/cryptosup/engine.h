@@ -30,6 +30,8 @@ struct cs_engine_stats {
     uint64_t ticks_unwatched;     /* filtered out by the symbol lists */
     uint64_t ticks_late;          /* older than the instrument's newest */
     uint64_t ticks_invalid;       /* no usable price */
+    uint64_t ticks_quotes_only;   /* quotes of instruments that trade: they
+                                     do not move the series */
     uint64_t ticks_dropped;       /* more ticks in one frame than we hold */
     uint64_t instruments;
     uint64_t instruments_refused; /* past max_instruments */

@@ -83,7 +83,11 @@ void cs_venue_out_set(struct cs_parse_out *out, enum cs_frame_class cls,
 struct cs_tick *cs_venue_out_add(struct cs_parse_out *out,
                                  const char *exchange, int64_t recv_ns);
 
-enum cs_venue_field { CS_FIELD_OK, CS_FIELD_ABSENT, CS_FIELD_BAD };
+enum cs_venue_field {
+    CS_VENUE_FIELD_OK,
+    CS_VENUE_FIELD_ABSENT,
+    CS_VENUE_FIELD_BAD
+};
 
 /* obj[key] as an exact decimal from a string or number token. ABSENT when
  * the key is missing, null or "" (venues send "" for an empty side); BAD

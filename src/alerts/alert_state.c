@@ -6,7 +6,7 @@
 static bool cooldown_allows(const struct cs_alert_state *st,
                             const struct cs_alert_params *p, int64_t now_ns)
 {
-    return st->last_notified_ns == 0 || p->cooldown_ns <= 0 ||
+    return !st->ever_notified || p->cooldown_ns <= 0 ||
            now_ns - st->last_notified_ns >= p->cooldown_ns;
 }
 
@@ -20,6 +20,7 @@ static enum cs_alert_action fire(struct cs_alert_state *st,
         return CS_ACTION_SUPPRESS;
     }
     st->notified = true;
+    st->ever_notified = true;
     st->last_notified_ns = now_ns;
     return CS_ACTION_FIRE;
 }

@@ -21,7 +21,10 @@
  * exponent seen after stripping trailing zeros, so "65083.67000000" costs the
  * same as "65083.67". A finer price rescales what the window holds, once
  * (O(held data), rare); a price that cannot share an 18-digit unit with the
- * window's current high is refused as CS_WINDOW_INVALID.
+ * window's high as it stands before the push (the push has not moved time
+ * yet: refused ticks change nothing) is refused as CS_WINDOW_INVALID. Views
+ * give decimals in one canonical form: no zeros after the point, integers
+ * below 10^18 with exponent 0 ("100", not 1e2).
  *
  * Closes. The reference is close(m), the last price before (m+1)*R, and the
  * window's open is close(m-1). m only moves forward, so the closes are a
@@ -37,21 +40,23 @@
  * High and low: monotonic deques of (bucket, price, ts), the low one keyed
  * on -price, with at most one entry per bucket (a lower tick in the same
  * bucket expires together with the higher one, so it can never be the max).
- * Entries are varints against the previous entry: bucket delta, price delta
- * and the ts offset within its bucket in s, ms, us or ns (whichever is
- * exact): 4-6 bytes instead of 24. LEB128 decodes backwards as well (only a
- * varint's last byte has the top bit clear), so both ends can pop; the front
- * and back entries are kept decoded.
+ * Entries are two unsigned varints against the previous entry: the time step
+ * in s, ms, us or ns (whichever is exact; the bucket follows from the time)
+ * and the price step minus one (keys strictly decrease): 3-5 bytes instead
+ * of 24. LEB128 decodes backwards as well (only a varint's last byte has the
+ * top bit clear), so both ends can pop; the front and back entries are kept
+ * decoded.
  *
  * High and low cover the window's open (close(m-1), the price entering the
- * window, reported at time m*R) and every tick in buckets m..n, ties going
- * to the latest tick. Hence low <= reference, price <= high, and both stay
+ * window, reported at time m*R) and every tick in buckets m..n, including
+ * ticks that an equal-ts tick later replaced as the price; ties go to the
+ * latest tick. Hence low <= reference, price <= high, and both stay
  * defined after a silence longer than the window.
  *
  * Memory: the byte rings start at about one byte per bucket, grow by 1/8
  * when full and shrink when under half full, so a steady state allocates
  * nothing and reallocation is amortised O(1). Whatever the tick rate or
- * silence: closes <= 9 bytes per bucket, deques <= 27 bytes per bucket,
+ * silence: closes <= 9 bytes per bucket, deques <= 18 bytes per bucket,
  * typically 1-3 bytes per bucket for the closes and a few hundred bytes for
  * the deques.
  *
@@ -65,7 +70,7 @@
 #define WIDTH_LIMIT_NS (INT64_C(1) << 60)    /* widest window, ns */
 #define SCALED_LIMIT INT64_C(1000000000000000000)  /* scaled prices < 10^18 */
 #define VARINT_MAX 10                        /* bytes in a 64-bit LEB128 */
-#define CLOSES_INIT_MAX 65536                /* initial closes ring cap, bytes */
+#define CLOSES_INIT_MAX 65536                /* first closes ring cap, bytes */
 #define DEQUE_INIT 64                        /* initial deque ring cap, bytes */
 
 static const int64_t pow10_tab[19] = {
@@ -78,7 +83,7 @@ static const int64_t pow10_tab[19] = {
     INT64_C(100000000000000000), INT64_C(1000000000000000000)
 };
 
-/* ts offset codes: low 2 bits pick the unit of the offset */
+/* time step codes: the low 2 bits pick the unit */
 static const int64_t ts_unit_ns[4] = { CS_NS_PER_S, CS_NS_PER_MS, 1000, 1 };
 
 /* Byte FIFO of LEB128 varints that can also be popped from the back. */
@@ -90,16 +95,17 @@ struct vring {
     size_t min_cap;     /* creation size: never shrink below it, bytes */
 };
 
-/* Monotonic deque of per-bucket extremes; keys strictly decrease from front
- * to back. Record per entry: bucket delta, zigzag key delta, ts code (the
- * front record's deltas are stale and never read). */
+/* Monotonic deque of per-bucket extremes; keys strictly decrease and times
+ * strictly increase from front to back. Record per entry: time step from the
+ * previous entry (dt code) and key step minus one, both unsigned; the front
+ * record's steps are stale and never read. */
 struct extq {
     struct vring rec;   /* entry records, oldest first */
     size_t count;       /* entries */
-    int64_t front_seq;  /* oldest entry: bucket */
+    int64_t front_seq;  /* oldest entry: bucket (from front_ts) */
     int64_t front_key;  /* scaled price, negated for the low deque */
     int64_t front_ts;   /* tick time, ns */
-    int64_t back_seq;   /* newest entry: bucket */
+    int64_t back_seq;   /* newest entry: bucket (from back_ts) */
     int64_t back_key;   /* scaled price, negated for the low deque */
     int64_t back_ts;    /* tick time, ns */
 };
@@ -272,13 +278,6 @@ static size_t vr_back_start(const struct vring *r)
     return start;
 }
 
-static uint64_t vr_peek_back(const struct vring *r)
-{
-    size_t off = vr_back_start(r);
-
-    return vr_peek(r, &off);
-}
-
 static uint64_t vr_unput(struct vring *r)
 {
     size_t start = vr_back_start(r);
@@ -291,22 +290,23 @@ static uint64_t vr_unput(struct vring *r)
 
 /* ---- extreme deques ---- */
 
-static uint64_t ts_encode(int64_t seq, int64_t ts_ns, int64_t res_ns)
+/* A positive time step in the coarsest of s, ms, us, ns that holds it
+ * exactly, unit in the low 2 bits: exchange times are mostly whole ms. */
+static uint64_t dt_encode(int64_t dt_ns)
 {
-    int64_t off = ts_ns - seq * res_ns;   /* in [0, res_ns) */
     unsigned code;
 
     for (code = 0; code < 3; code++) {
-        if (off % ts_unit_ns[code] == 0) {
+        if (dt_ns % ts_unit_ns[code] == 0) {
             break;
         }
     }
-    return ((uint64_t)(off / ts_unit_ns[code]) << 2) | code;
+    return ((uint64_t)(dt_ns / ts_unit_ns[code]) << 2) | code;
 }
 
-static int64_t ts_decode(int64_t seq, uint64_t code, int64_t res_ns)
+static int64_t dt_decode(uint64_t code)
 {
-    return seq * res_ns + (int64_t)(code >> 2) * ts_unit_ns[code & 3u];
+    return (int64_t)(code >> 2) * ts_unit_ns[code & 3u];
 }
 
 static void extq_clear(struct extq *q)
@@ -317,37 +317,32 @@ static void extq_clear(struct extq *q)
 
 static void extq_pop_back(struct extq *q, int64_t res_ns)
 {
-    int64_t dkey, dseq;
+    int64_t gap = (int64_t)vr_unput(&q->rec);
+    int64_t dt = dt_decode(vr_unput(&q->rec));
 
-    (void)vr_unput(&q->rec);                  /* ts code */
-    dkey = unzigzag(vr_unput(&q->rec));
-    dseq = (int64_t)vr_unput(&q->rec);
     if (--q->count == 0) {
         return;
     }
-    q->back_seq -= dseq;
-    q->back_key -= dkey;
-    q->back_ts = ts_decode(q->back_seq, vr_peek_back(&q->rec), res_ns);
+    q->back_key += gap + 1;
+    q->back_ts -= dt;
+    q->back_seq = floor_div(q->back_ts, res_ns);
 }
 
 static void extq_pop_front(struct extq *q, int64_t res_ns)
 {
     size_t off = 0;
-    int64_t dseq, dkey;
-    uint64_t code;
+    int64_t dt, gap;
 
-    (void)vr_get(&q->rec);
     (void)vr_get(&q->rec);
     (void)vr_get(&q->rec);
     if (--q->count == 0) {
         return;
     }
-    dseq = (int64_t)vr_peek(&q->rec, &off);
-    dkey = unzigzag(vr_peek(&q->rec, &off));
-    code = vr_peek(&q->rec, &off);
-    q->front_seq += dseq;
-    q->front_key += dkey;
-    q->front_ts = ts_decode(q->front_seq, code, res_ns);
+    dt = dt_decode(vr_peek(&q->rec, &off));
+    gap = (int64_t)vr_peek(&q->rec, &off);
+    q->front_ts += dt;
+    q->front_key -= gap + 1;
+    q->front_seq = floor_div(q->front_ts, res_ns);
 }
 
 static void extq_push(struct extq *q, int64_t seq, int64_t key, int64_t ts_ns,
@@ -367,10 +362,10 @@ static void extq_push(struct extq *q, int64_t seq, int64_t key, int64_t ts_ns,
         q->front_key = key;
         q->front_ts = ts_ns;
     } else {
-        vr_put(&q->rec, (uint64_t)(seq - q->back_seq));
-        vr_put(&q->rec, zigzag(key - q->back_key));
+        /* Later bucket, so dt > 0; keys strictly decrease, so gap >= 0. */
+        vr_put(&q->rec, dt_encode(ts_ns - q->back_ts));
+        vr_put(&q->rec, (uint64_t)(q->back_key - key - 1));
     }
-    vr_put(&q->rec, ts_encode(seq, ts_ns, res_ns));
     q->back_seq = seq;
     q->back_key = key;
     q->back_ts = ts_ns;
@@ -392,17 +387,16 @@ static void extq_rescale(struct extq *q, int64_t p)
 
     vr_init(&nr, q->rec.min_cap);
     for (i = 0; i < q->count; i++) {
-        uint64_t dseq = vr_get(&q->rec);
-        int64_t dkey = unzigzag(vr_get(&q->rec));
-        uint64_t code = vr_get(&q->rec);
+        uint64_t dt = vr_get(&q->rec);
+        int64_t gap = (int64_t)vr_get(&q->rec);
 
         if (i == 0) {
-            dseq = 0;   /* stale deltas of the front could overflow */
-            dkey = 0;
+            vr_put(&nr, 0);     /* the front's stale step could overflow */
+            vr_put(&nr, 0);
+        } else {
+            vr_put(&nr, dt);
+            vr_put(&nr, (uint64_t)((gap + 1) * p - 1));
         }
-        vr_put(&nr, dseq);
-        vr_put(&nr, zigzag(dkey * p));
-        vr_put(&nr, code);
     }
     vr_cleanup(&q->rec);
     q->rec = nr;
@@ -548,11 +542,22 @@ static bool normalize(struct cs_decimal p, int64_t *mant, int64_t *exp)
     return true;
 }
 
+/* Canonical output: no trailing zeros after the point, and integers below
+ * 10^18 with exponent 0 ("100", not 1e2); larger values fully normalised. */
 static struct cs_decimal to_decimal(int64_t scaled, int32_t exp)
 {
     struct cs_decimal d = { scaled, exp };
 
-    while (d.mant != 0 && d.mant % 10 == 0) {
+    while (d.exp < 0 && d.mant % 10 == 0) {
+        d.mant /= 10;
+        d.exp++;
+    }
+    if (d.exp > 0 && d.exp < 18
+        && d.mant <= (SCALED_LIMIT - 1) / pow10_tab[d.exp]) {
+        d.mant *= pow10_tab[d.exp];
+        d.exp = 0;
+    }
+    while (d.exp > 0 && d.mant % 10 == 0) {
         d.mant /= 10;
         d.exp++;
     }

@@ -261,10 +261,18 @@ static void build_alert(struct cs_engine *e, const struct cs_rule *rule,
     a->window_s = rule->window_s;
     cs_decimal_format(in->price, false, a->price, sizeof a->price);
     if (v && v->complete) {
+        struct cs_decimal ref = v->reference;
+        int64_t mant;
+        /* Spell the reference with the price's decimals ("100.00" next to
+         * "102.00"), as the exchange would. */
+        if (ref.exp > in->price.exp &&
+            cs_decimal_rescale(ref, in->price.exp, &mant)) {
+            ref.mant = mant;
+            ref.exp = in->price.exp;
+        }
         a->has_change = true;
         a->change = v->change;
-        cs_decimal_format(v->reference, false, a->reference,
-                          sizeof a->reference);
+        cs_decimal_format(ref, false, a->reference, sizeof a->reference);
     }
     if (message) {
         copy_str(a->message, sizeof a->message, message);
@@ -418,6 +426,14 @@ void cs_engine_tick(struct cs_engine *e, const struct cs_tick *tick)
                                                       : e->now_ns;
     if (e->opt.emit && e->opt.emit_ticks) {
         emit_tick(e, inst, tick, ts_ns);
+    }
+    /* The series is the last-trade price; quotes (as mids) feed it only
+     * for instruments that have never shown a trade or ticker. */
+    if (tick->kind != CS_TICK_QUOTE) {
+        inst->has_trades = true;
+    } else if (inst->has_trades) {
+        e->stats.ticks_quotes_only++;
+        return;
     }
     if (!series_price(tick, &price) || price.mant <= 0) {
         e->stats.ticks_invalid++;

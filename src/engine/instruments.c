@@ -34,22 +34,25 @@ static uint64_t hash_key(const struct cs_venue_ops *venue, const char *raw,
     return h ^ (h >> 29);
 }
 
+static void insert_slot(struct cs_instruments *t,
+                        const struct cs_instrument *inst, size_t index)
+{
+    uint64_t h = hash_key(inst->venue, inst->raw, strlen(inst->raw));
+    size_t s = (size_t)h & (t->nslots - 1);
+    while (t->slots[s]) {
+        s = (s + 1) & (t->nslots - 1);
+    }
+    t->slots[s] = (uint32_t)index + 1;
+}
+
 static void grow_slots(struct cs_instruments *t)
 {
-    size_t nslots = t->nslots ? t->nslots * 2 : 1024;
-    uint32_t *slots = cs_xcalloc(nslots, sizeof *slots);
-    for (size_t i = 0; i < t->count; i++) {
-        struct cs_instrument *inst = t->items[i];
-        uint64_t h = hash_key(inst->venue, inst->raw, strlen(inst->raw));
-        size_t s = (size_t)h & (nslots - 1);
-        while (slots[s]) {
-            s = (s + 1) & (nslots - 1);
-        }
-        slots[s] = (uint32_t)i + 1;
-    }
     free(t->slots);
-    t->slots = slots;
-    t->nslots = nslots;
+    t->nslots = t->nslots ? t->nslots * 2 : 1024;
+    t->slots = cs_xcalloc(t->nslots, sizeof *t->slots);
+    for (size_t i = 0; i < t->count; i++) {
+        insert_slot(t, t->items[i], i);
+    }
 }
 
 struct cs_instruments *cs_instruments_new(const struct cs_config *cfg,
@@ -275,7 +278,9 @@ static struct cs_instrument *create(struct cs_instruments *t,
     }
     t->items[t->count++] = inst;
     if (t->count * 2 > t->nslots) {
-        grow_slots(t);
+        grow_slots(t);   /* rehashes every item, the new one included */
+    } else {
+        insert_slot(t, inst, t->count - 1);
     }
     stats->instruments++;
     return inst;

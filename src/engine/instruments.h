@@ -30,6 +30,8 @@ struct cs_instrument {
     size_t nrules;
     bool has_last;
     int64_t last_ts_ns;             /* newest accepted tick */
+    bool has_trades;                /* trades/tickers seen: quotes no longer
+                                       feed the series */
 };
 
 struct cs_instruments;

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <lauxlib.h>
 #include <lua.h>
 
 #include "cryptosup/err.h"
@@ -88,5 +89,107 @@ enum cs_err cs_lua_call(struct cs_vm *vm, const char *who, int nargs,
 
 /* Run a full GC cycle (outside any script call). */
 void cs_vm_collect(struct cs_vm *vm);
+
+/* ---- Additions for bindings and loaders -------------------------------
+ *
+ * Environments: every cs_vm_run_script gets a fresh table holding its own
+ * copies of the allowed globals and of the library tables (string, table,
+ * math, utf8, coroutine, cs, and any added below), so a script that
+ * replaces string.upper or rawsets _G only changes itself. Method calls
+ * on strings ("x"):upper() go through a private copy of the string library
+ * that no script can reach or change (so string.trim = f does not make
+ * ("x"):trim() work). require(name) loads <lua_dir>/<a/b>.lua for names
+ * matching ^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$, text only, at most
+ * CS_LUA_MODULE_MAX_BYTES, into its own fresh environment; results are
+ * cached per script environment (a module's table is never shared between
+ * two scripts), and a module that failed keeps failing in that script.
+ *
+ * Budget: besides the count hook, C library functions whose work is not
+ * visible to the hook are charged to the budget (about one instruction per
+ * 64 bytes produced or scanned, one per element moved or sorted, and one
+ * hook interval per coroutine created); Lua patterns whose worst-case
+ * backtracking on the subject exceeds CS_LUA_PATTERN_COST_MAX steps fail
+ * with "pattern too complex for subject length". */
+#define CS_LUA_MODULE_MAX_BYTES (1024 * 1024)
+#define CS_LUA_PATTERN_COST_MAX 1e8
+
+/* Add C functions to what every later environment copies: into the table
+ * `ns` (created if missing; e.g. "cs", "market") or, when `ns` is NULL, as
+ * globals. `funcs` is a luaL_Reg array ending in {NULL, NULL}; the strings
+ * are copied. Not for "string" (methods use the private copy made at
+ * creation). Runs protected; on error logs to lua.sandbox and returns
+ * CS_ERR_LUA or CS_ERR_LIMIT. Call before running the scripts that need
+ * them. */
+enum cs_err cs_vm_add_functions(struct cs_vm *vm, const char *ns,
+                                const luaL_Reg *funcs);
+
+/* An opaque pointer for bindings (e.g. the engine's registries), read back
+ * inside Lua-callable C functions with cs_vm_user(L). Not owned. */
+void cs_vm_set_user(struct cs_vm *vm, void *user);
+void *cs_vm_user(lua_State *L);
+
+/* For bindings: charge `units` instructions of C work to the current
+ * call's budget; raises "instruction limit exceeded" when it is spent (or
+ * when a limit was already hit in this call). No-op outside a call.
+ *                                                        [-0, +0, v] */
+void cs_lua_charge(lua_State *L, uint64_t units);
+
+/* For bindings: the expected-failure return, pushes nil and the formatted
+ * message (lua_pushfstring formats) and returns 2.      [-0, +2, m] */
+int cs_lua_fail(lua_State *L, const char *fmt, ...);
+
+/* ---- Reading values back from untrusted scripts -----------------------
+ *
+ * A script's results may be tables with hostile metatables (__index,
+ * __len, __eq, __tostring, __call, __close that throw or loop). These
+ * helpers use only lua_rawget/lua_rawgeti/lua_rawlen and type checks, so
+ * they never run Lua code and never raise on hostile values; use them (or
+ * lua_next) instead of lua_getfield/lua_gettable/luaL_len/luaL_tolstring
+ * when reading results in C. `idx` may be relative. Each needs two free
+ * stack slots and may allocate the key string (outside a call the memory
+ * cap is not enforced, so that cannot fail on the limit). Nothing is left
+ * on the stack except where "pushes" is said. */
+enum cs_lua_field {
+    CS_FIELD_OK,         /* present with the wanted type; *out set */
+    CS_FIELD_MISSING,    /* absent or nil; *out untouched */
+    CS_FIELD_TYPE,       /* present with another type (or, for integers,
+                          * a number without an exact integer value) */
+    CS_FIELD_NOT_TABLE   /* the value at idx is not a table */
+};
+
+/* t[key] must be a string (numbers are not converted). `*out` is borrowed:
+ * valid while the table stays reachable and the field unchanged; copy it
+ * before running Lua code. `len` may be NULL. */
+enum cs_lua_field cs_lua_get_string_field(lua_State *L, int idx,
+                                          const char *key, const char **out,
+                                          size_t *len);
+enum cs_lua_field cs_lua_get_number_field(lua_State *L, int idx,
+                                          const char *key, double *out);
+/* Integers, or floats with an exact integer value (3.0). */
+enum cs_lua_field cs_lua_get_integer_field(lua_State *L, int idx,
+                                           const char *key, int64_t *out);
+enum cs_lua_field cs_lua_get_boolean_field(lua_State *L, int idx,
+                                           const char *key, bool *out);
+/* On CS_FIELD_OK pushes the table / function (caller pops). */
+enum cs_lua_field cs_lua_get_table_field(lua_State *L, int idx,
+                                         const char *key);
+enum cs_lua_field cs_lua_get_function_field(lua_State *L, int idx,
+                                            const char *key);
+/* Raw type name of t[key] ("nil" when absent, "no table" when the value at
+ * idx is not a table), for messages such as "field 'x' must be a string,
+ * got boolean". Static string. */
+const char *cs_lua_field_typename(lua_State *L, int idx, const char *key);
+
+/* Arrays: the raw length (lua_rawlen; 0 for non-tables) and t[i]. */
+size_t cs_lua_array_len(lua_State *L, int idx);
+enum cs_lua_field cs_lua_get_string_index(lua_State *L, int idx,
+                                          int64_t i, const char **out,
+                                          size_t *len);
+enum cs_lua_field cs_lua_get_number_index(lua_State *L, int idx,
+                                          int64_t i, double *out);
+enum cs_lua_field cs_lua_get_integer_index(lua_State *L, int idx,
+                                           int64_t i, int64_t *out);
+/* On CS_FIELD_OK pushes the table (caller pops). */
+enum cs_lua_field cs_lua_get_table_index(lua_State *L, int idx, int64_t i);
 
 #endif

@@ -383,6 +383,18 @@ static const struct cs_json_tok *tok_at(const struct cs_json *js, int tok)
     return &js->toks[tok];
 }
 
+/* Keys and the strings compared against are a few bytes long: a plain
+ * loop beats a call to memcmp(). */
+static inline bool bytes_eq(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (a[i] != b[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
 int cs_json_get(const struct cs_json *js, int obj, const char *key)
 {
     const struct cs_json_tok *o = tok_at(js, obj);
@@ -395,8 +407,8 @@ int cs_json_get(const struct cs_json *js, int obj, const char *key)
     child = (uint32_t)obj + 1;
     for (uint32_t i = 0; i < o->size; i++) {
         const struct cs_json_tok *k = &js->toks[child];
-        if (!k->escaped && k->end - k->start == key_len
-            && memcmp(js->src + k->start, key, key_len) == 0) {
+        if (k->end - k->start == key_len && !k->escaped
+            && bytes_eq(js->src + k->start, key, key_len)) {
             return (int)child + 1;
         }
         child = js->toks[child + 1].next;
@@ -437,7 +449,7 @@ bool cs_json_str_eq(const struct cs_json *js, int tok, const char *s)
     size_t n = strlen(s);
 
     return t != NULL && t->type == CS_JSON_STRING && !t->escaped
-           && t->end - t->start == n && memcmp(js->src + t->start, s, n) == 0;
+           && t->end - t->start == n && bytes_eq(js->src + t->start, s, n);
 }
 
 /* The digits of an integer-valued token: a number without fraction or

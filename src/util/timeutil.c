@@ -269,6 +269,10 @@ void cs_duration_format(int64_t seconds, char *buf, size_t size)
         return;
     }
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        /* Traders say "24h", not "1d": days only from two days on. */
+        if (units[i].unit == 'd' && seconds < 2 * 86400) {
+            continue;
+        }
         if (seconds != 0 && seconds % units[i].secs == 0) {
             snprintf(buf, size, "%lld%c", (long long)(seconds / units[i].secs),
                      units[i].unit);

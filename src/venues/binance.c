@@ -108,17 +108,17 @@ static const char *take_decimal(const struct cs_json *js, int obj,
                                 const char *missing, const char *bad)
 {
     switch (cs_venue_decimal(js, obj, key, rule == NUM_PRICE, val, text)) {
-    case CS_FIELD_OK:
+    case CS_VENUE_FIELD_OK:
         *has = rule != NUM_SIDE || !cs_decimal_is_zero(*val);
         if (!*has) {
             text->ptr = "";
             text->len = 0;
         }
         return NULL;
-    case CS_FIELD_ABSENT:
+    case CS_VENUE_FIELD_ABSENT:
         *has = false;
         return required ? missing : NULL;
-    case CS_FIELD_BAD:
+    case CS_VENUE_FIELD_BAD:
         break;
     }
     return bad;
@@ -173,9 +173,9 @@ static const char *fill_tick(const struct cs_json *js, int obj,
     bool is_trade = l->kind == CS_TICK_TRADE;
 
     switch (cs_venue_symbol(js, obj, "s", &t->raw_symbol)) {
-    case CS_FIELD_OK: break;
-    case CS_FIELD_ABSENT: return l->missing_s;
-    case CS_FIELD_BAD: return l->bad_s;
+    case CS_VENUE_FIELD_OK: break;
+    case CS_VENUE_FIELD_ABSENT: return l->missing_s;
+    case CS_VENUE_FIELD_BAD: return l->bad_s;
     }
     if (l->price[0] != '\0') {
         err = take_decimal(js, obj, l->price, true, NUM_PRICE, &t->price,
@@ -230,6 +230,10 @@ static struct result emit(const struct ctx *c, const struct cs_json *js,
 static struct result classify_untyped(const struct ctx *c,
                                       const struct cs_json *js, int obj)
 {
+    /* bookTicker first: it is by far the most frequent of these. */
+    if (cs_json_get(js, obj, "u") >= 0 && cs_json_get(js, obj, "s") >= 0) {
+        return emit(c, js, obj, &book_ticker);
+    }
     if (cs_json_get(js, obj, "result") >= 0) {
         return make(CS_FRAME_CONTROL, "request reply");
     }
@@ -237,9 +241,6 @@ static struct result classify_untyped(const struct ctx *c,
         || (cs_json_get(js, obj, "code") >= 0
             && cs_json_get(js, obj, "msg") >= 0)) {
         return make(CS_FRAME_CONTROL, "error");
-    }
-    if (cs_json_get(js, obj, "u") >= 0 && cs_json_get(js, obj, "s") >= 0) {
-        return emit(c, js, obj, &book_ticker);
     }
     if (cs_json_get(js, obj, "lastUpdateId") >= 0) {
         return make(CS_FRAME_IGNORED, "depth snapshot");
@@ -319,13 +320,8 @@ static struct result handle_array(struct ctx *c, const struct cs_json *js,
     for (uint32_t i = 0; i < n; i++) {
         struct result r;
 
-        if (js->toks[child].skipped) {
-            r = handle_skipped(c, js, (int)child);
-        } else if (js->toks[child].type == CS_JSON_OBJECT) {
-            r = handle_event(c, js, (int)child);
-        } else {
-            r = make(CS_FRAME_MALFORMED, "array element not an object");
-        }
+        r = js->toks[child].skipped ? handle_skipped(c, js, (int)child)
+                                    : handle_event(c, js, (int)child);
         if (r.cls == CS_FRAME_MALFORMED) {
             return r;
         }

@@ -127,17 +127,17 @@ static const char *take_decimal(const struct cs_json *js, int obj,
                                 const char *missing, const char *bad)
 {
     switch (cs_venue_decimal(js, obj, key, rule == NUM_PRICE, val, text)) {
-    case CS_FIELD_OK:
+    case CS_VENUE_FIELD_OK:
         *has = rule != NUM_SIDE || !cs_decimal_is_zero(*val);
         if (!*has) {
             text->ptr = "";
             text->len = 0;
         }
         return NULL;
-    case CS_FIELD_ABSENT:
+    case CS_VENUE_FIELD_ABSENT:
         *has = false;
         return required ? missing : NULL;
-    case CS_FIELD_BAD:
+    case CS_VENUE_FIELD_BAD:
         break;
     }
     return bad;
@@ -182,9 +182,9 @@ static const char *fill_tick(const struct cs_json *js, int obj,
     const char *err;
 
     switch (cs_venue_symbol(js, obj, "product_id", &t->raw_symbol)) {
-    case CS_FIELD_OK: break;
-    case CS_FIELD_ABSENT: return l->missing_product;
-    case CS_FIELD_BAD: return l->bad_product;
+    case CS_VENUE_FIELD_OK: break;
+    case CS_VENUE_FIELD_ABSENT: return l->missing_product;
+    case CS_VENUE_FIELD_BAD: return l->bad_product;
     }
     err = take_decimal(js, obj, "price", true, NUM_PRICE, &t->price,
                        &t->price_text, &t->has_price, l->missing_price,

@@ -124,20 +124,20 @@ enum cs_venue_field cs_venue_decimal(const struct cs_json *js, int obj,
     uint8_t type;
 
     if (tok < 0) {
-        return CS_FIELD_ABSENT;
+        return CS_VENUE_FIELD_ABSENT;
     }
     type = js->toks[tok].type;
     if (type == CS_JSON_NULL || (type == CS_JSON_STRING
                                  && js->toks[tok].end == js->toks[tok].start)) {
-        return CS_FIELD_ABSENT;
+        return CS_VENUE_FIELD_ABSENT;
     }
     if (!cs_json_decimal(js, tok, &d) || d.mant < 0
         || (positive && d.mant == 0)) {
-        return CS_FIELD_BAD;
+        return CS_VENUE_FIELD_BAD;
     }
     *val = d;
     *text = cs_json_text(js, tok);
-    return CS_FIELD_OK;
+    return CS_VENUE_FIELD_OK;
 }
 
 enum cs_venue_field cs_venue_symbol(const struct cs_json *js, int obj,
@@ -147,21 +147,21 @@ enum cs_venue_field cs_venue_symbol(const struct cs_json *js, int obj,
     struct cs_text text;
 
     if (tok < 0) {
-        return CS_FIELD_ABSENT;
+        return CS_VENUE_FIELD_ABSENT;
     }
     if (js->toks[tok].type != CS_JSON_STRING || js->toks[tok].escaped) {
-        return CS_FIELD_BAD;
+        return CS_VENUE_FIELD_BAD;
     }
     text = cs_json_text(js, tok);
     if (text.len == 0 || text.len > 64) {
-        return CS_FIELD_BAD;
+        return CS_VENUE_FIELD_BAD;
     }
     for (size_t i = 0; i < text.len; i++) {
         unsigned char c = (unsigned char)text.ptr[i];
         if (c <= 0x20 || c >= 0x7f) {
-            return CS_FIELD_BAD;
+            return CS_VENUE_FIELD_BAD;
         }
     }
     *out = text;
-    return CS_FIELD_OK;
+    return CS_VENUE_FIELD_OK;
 }

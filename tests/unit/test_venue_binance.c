@@ -1,0 +1,815 @@
+/* The Binance venue parser against recorded frames, the documentation
+ * examples, hostile input and a mutation loop; plus symbol splitting and
+ * the venue registry. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cryptosup/venue.h"
+#include "testlib.h"
+
+#define MS (1000000LL)
+
+static struct cs_venue_scratch *scratch;
+static struct cs_parse_out out;
+static const struct cs_venue_ops *bn = &cs_venue_binance;
+
+/* Parses a heap copy of exactly `len` bytes so ASan catches any read past
+ * the frame. The copy stays alive (ticks borrow from it) until the next
+ * call. */
+static const char *parse_n(const char *frame, size_t len)
+{
+    static char *copy;
+
+    free(copy);
+    copy = malloc(len ? len : 1);
+    memcpy(copy, frame, len);
+    bn->parse(scratch, copy, len, 777, &out);
+    return copy;
+}
+
+static void parse(const char *frame)
+{
+    parse_n(frame, strlen(frame));
+}
+
+static bool text_is(struct cs_text t, const char *s)
+{
+    return t.len == strlen(s) && memcmp(t.ptr, s, t.len) == 0;
+}
+
+static void expect_class(const char *frame, enum cs_frame_class cls,
+                         const char *what, int line)
+{
+    parse(frame);
+    if (out.cls != cls || strcmp(out.what, what) != 0) {
+        cs_test_fail(__FILE__, line, "%.60s: class %d \"%s\", want %d \"%s\"",
+                     frame, out.cls, out.what, cls, what);
+    } else if (cls != CS_FRAME_DATA && out.n != 0) {
+        cs_test_fail(__FILE__, line, "%.60s: ticks on a non-data frame",
+                     frame);
+    } else {
+        cs_test_passed++;
+    }
+}
+#define EXPECT(f, cls, what) expect_class(f, cls, what, __LINE__)
+
+/* ---- recorded fixtures ---- */
+
+struct tally {
+    unsigned lines, cls[5], kinds[3], depth, kline, dropped;
+    unsigned symbol_mismatch, bad_tick;
+};
+
+/* The raw symbol must be the upper-cased stream prefix ("veteth@..."). */
+static bool symbol_matches_stream(const char *line, const struct cs_tick *t)
+{
+    const char *key = "{\"stream\":\"";
+    size_t k = strlen(key);
+
+    if (strncmp(line, key, k) != 0 || t->raw_symbol.len == 0) {
+        return false;
+    }
+    for (size_t i = 0; i < t->raw_symbol.len; i++) {
+        char c = line[k + i];
+        if (c >= 'a' && c <= 'z') {
+            c = (char)(c - 'a' + 'A');
+        }
+        if (c != t->raw_symbol.ptr[i]) {
+            return false;
+        }
+    }
+    return line[k + t->raw_symbol.len] == '@';
+}
+
+static bool tick_is_sound(const struct cs_tick *t)
+{
+    if (strcmp(t->exchange, "binance") != 0 || t->recv_ns != 777
+        || !t->has_seq) {
+        return false;
+    }
+    if (t->kind == CS_TICK_QUOTE) {
+        return t->ts_ns == 0 && t->has_bid && t->has_ask && !t->has_price
+               && cs_decimal_cmp(t->bid, t->ask) < 0;
+    }
+    return t->ts_ns > 1600000000000LL * MS && t->has_price && t->has_qty
+           && t->price.mant > 0 && t->price_text.len > 0;
+}
+
+static void tally_file(const char *rel, struct tally *ty)
+{
+    size_t size;
+    char *buf = cs_test_read_file(cs_test_fixture(rel), &size);
+    char *p = buf, *end = buf + size;
+
+    memset(ty, 0, sizeof *ty);
+    while (p < end) {
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+
+        bn->parse(scratch, p, n, 777, &out);
+        ty->lines++;
+        ty->cls[out.cls]++;
+        ty->depth += strcmp(out.what, "depthUpdate") == 0;
+        ty->kline += strcmp(out.what, "kline") == 0;
+        ty->dropped += (unsigned)out.dropped;
+        for (size_t i = 0; i < out.n; i++) {
+            ty->kinds[out.ticks[i].kind]++;
+            ty->symbol_mismatch += !symbol_matches_stream(p, &out.ticks[i]);
+            ty->bad_tick += !tick_is_sound(&out.ticks[i]);
+        }
+        p += n + 1;
+    }
+    free(buf);
+}
+
+static void test_recording_2021_04_17(void)
+{
+    struct tally ty;
+
+    tally_file("exchanges/binance/ws_spot_combined_2021-04-17.jsonl", &ty);
+    CHECK_INT(ty.lines, 1228);
+    CHECK_INT(ty.cls[CS_FRAME_DATA], 594);
+    CHECK_INT(ty.cls[CS_FRAME_IGNORED], 634);
+    CHECK_INT(ty.cls[CS_FRAME_CONTROL], 0);
+    CHECK_INT(ty.cls[CS_FRAME_UNKNOWN], 0);
+    CHECK_INT(ty.cls[CS_FRAME_MALFORMED], 0);
+    CHECK_INT(ty.depth, 614);
+    CHECK_INT(ty.kline, 20);
+    CHECK_INT(ty.kinds[CS_TICK_QUOTE], 570);
+    CHECK_INT(ty.kinds[CS_TICK_TRADE], 24);
+    CHECK_INT(ty.kinds[CS_TICK_TICKER], 0);
+    CHECK_INT(ty.dropped, 0);
+    CHECK_INT(ty.symbol_mismatch, 0);
+    CHECK_INT(ty.bad_tick, 0);
+}
+
+static void test_recording_2021_10_12(void)
+{
+    struct tally ty;
+
+    tally_file("exchanges/binance/ws_spot_combined_2021-10-12.jsonl", &ty);
+    CHECK_INT(ty.lines, 265);
+    CHECK_INT(ty.cls[CS_FRAME_DATA], 86);
+    CHECK_INT(ty.cls[CS_FRAME_IGNORED], 179);
+    CHECK_INT(ty.cls[CS_FRAME_CONTROL], 0);
+    CHECK_INT(ty.cls[CS_FRAME_UNKNOWN], 0);
+    CHECK_INT(ty.cls[CS_FRAME_MALFORMED], 0);
+    CHECK_INT(ty.depth, 177);
+    CHECK_INT(ty.kline, 2);
+    CHECK_INT(ty.kinds[CS_TICK_QUOTE], 84);
+    CHECK_INT(ty.kinds[CS_TICK_TRADE], 2);
+    CHECK_INT(ty.kinds[CS_TICK_TICKER], 0);
+    CHECK_INT(ty.symbol_mismatch, 0);
+    CHECK_INT(ty.bad_tick, 0);
+}
+
+static void test_doc_examples_file(void)
+{
+    struct tally ty;
+
+    tally_file("exchanges/binance/ws_doc_examples.jsonl", &ty);
+    CHECK_INT(ty.lines, 10);
+    CHECK_INT(ty.cls[CS_FRAME_DATA], 6);
+    CHECK_INT(ty.cls[CS_FRAME_CONTROL], 3);
+    CHECK_INT(ty.cls[CS_FRAME_IGNORED], 1);
+    CHECK_INT(ty.kline, 1);
+    CHECK_INT(ty.kinds[CS_TICK_TRADE], 2);
+    CHECK_INT(ty.kinds[CS_TICK_TICKER], 3);
+    CHECK_INT(ty.kinds[CS_TICK_QUOTE], 1);
+}
+
+/* ---- specific frames, field by field ---- */
+
+static void test_recorded_ticks(void)
+{
+    const struct cs_tick *t = &out.ticks[0];
+
+    parse("{\"stream\":\"swrvbusd@bookTicker\",\"data\":{\"u\":64830107,\"s\":"
+          "\"SWRVBUSD\",\"b\":\"2.27200000\",\"B\":\"218.40800000\",\"a\":"
+          "\"2.27700000\",\"A\":\"1.19200000\"}}");
+    CHECK_INT(out.cls, CS_FRAME_DATA);
+    CHECK_STR(out.what, "bookTicker");
+    CHECK_INT(out.n, 1);
+    CHECK_STR(t->exchange, "binance");
+    CHECK_INT(t->kind, CS_TICK_QUOTE);
+    CHECK(text_is(t->raw_symbol, "SWRVBUSD"));
+    CHECK(!t->has_price && !t->has_qty);
+    CHECK(t->has_bid && t->has_ask && t->has_seq);
+    CHECK(text_is(t->bid_text, "2.27200000"));
+    CHECK(text_is(t->ask_text, "2.27700000"));
+    CHECK_INT(t->bid.mant, 227200000);
+    CHECK_INT(t->bid.exp, -8);
+    CHECK_INT(t->ask.mant, 227700000);
+    CHECK_INT(t->seq, 64830107);
+    CHECK_INT(t->ts_ns, 0);
+    CHECK_INT(t->recv_ns, 777);
+    CHECK_INT(t->price_text.len, 0);
+
+    parse("{\"stream\":\"veteth@bookTicker\",\"data\":{\"u\":327912856,\"s\":"
+          "\"VETETH\",\"b\":\"0.00009381\",\"B\":\"95017.00000000\",\"a\":"
+          "\"0.00009401\",\"A\":\"88406.00000000\"}}");
+    CHECK(text_is(t->bid_text, "0.00009381"));
+    CHECK_INT(t->bid.mant, 9381);
+    CHECK_INT(t->bid.exp, -8);
+    CHECK_INT(t->seq, 327912856);
+
+    parse("{\"stream\":\"swrvbusd@aggTrade\",\"data\":{\"e\":\"aggTrade\",\"E\":"
+          "1618677373913,\"s\":\"SWRVBUSD\",\"a\":749094,\"p\":\"2.27600000\","
+          "\"q\":\"21.96300000\",\"f\":1135632,\"l\":1135632,\"T\":"
+          "1618677373912,\"m\":false,\"M\":true}}");
+    CHECK_INT(out.cls, CS_FRAME_DATA);
+    CHECK_STR(out.what, "aggTrade");
+    CHECK_INT(out.n, 1);
+    CHECK_INT(t->kind, CS_TICK_TRADE);
+    CHECK(text_is(t->raw_symbol, "SWRVBUSD"));
+    CHECK(text_is(t->price_text, "2.27600000"));
+    CHECK_INT(t->price.mant, 227600000);
+    CHECK_INT(t->price.exp, -8);
+    CHECK(text_is(t->qty_text, "21.96300000"));
+    CHECK_INT(t->qty.mant, 2196300000LL);
+    CHECK_INT(t->ts_ns, 1618677373912LL * MS);     /* T, not E */
+    CHECK_INT(t->seq, 749094);
+    CHECK(t->has_price && t->has_qty && t->has_seq);
+    CHECK(!t->has_bid && !t->has_ask);
+}
+
+/* Each doc payload, raw and wrapped as a combined stream. */
+static void parse_both(const char *payload, bool combined)
+{
+    static char buf[2048];
+
+    if (!combined) {
+        parse(payload);
+        return;
+    }
+    snprintf(buf, sizeof buf, "{\"stream\":\"bnbbtc@x\",\"data\":%s}",
+             payload);
+    parse(buf);
+}
+
+static void test_doc_examples(void)
+{
+    const struct cs_tick *t = &out.ticks[0];
+
+    for (int combined = 0; combined < 2; combined++) {
+        parse_both("{\"e\":\"aggTrade\",\"E\":1672515782136,\"s\":\"BNBBTC\","
+                   "\"a\":12345,\"p\":\"0.001\",\"q\":\"100\",\"f\":100,\"l\":"
+                   "105,\"T\":1672515782136,\"m\":true,\"M\":true}", combined);
+        CHECK_INT(out.cls, CS_FRAME_DATA);
+        CHECK_INT(out.n, 1);
+        CHECK_INT(t->kind, CS_TICK_TRADE);
+        CHECK(text_is(t->raw_symbol, "BNBBTC"));
+        CHECK(text_is(t->price_text, "0.001"));
+        CHECK(text_is(t->qty_text, "100"));
+        CHECK_INT(t->seq, 12345);
+        CHECK_INT(t->ts_ns, 1672515782136LL * MS);
+
+        parse_both("{\"e\":\"trade\",\"E\":1672515782136,\"s\":\"BNBBTC\",\"t\":"
+                   "12345,\"p\":\"0.001\",\"q\":\"100\",\"T\":1672515782136,"
+                   "\"m\":true,\"M\":true}", combined);
+        CHECK_STR(out.what, "trade");
+        CHECK_INT(t->kind, CS_TICK_TRADE);
+        CHECK_INT(t->seq, 12345);
+        CHECK_INT(t->price.mant, 1);
+        CHECK_INT(t->price.exp, -3);
+
+        parse_both("{\"e\":\"kline\",\"E\":1672515782136,\"s\":\"BNBBTC\",\"k\":"
+                   "{\"t\":1672515780000,\"T\":1672515839999,\"s\":\"BNBBTC\","
+                   "\"i\":\"1m\",\"o\":\"0.0010\",\"c\":\"0.0020\",\"x\":false}}",
+                   combined);
+        CHECK_INT(out.cls, CS_FRAME_IGNORED);
+        CHECK_STR(out.what, "kline");
+        CHECK_INT(out.n, 0);
+
+        parse_both("{\"e\":\"24hrMiniTicker\",\"E\":1672515782136,\"s\":"
+                   "\"BNBBTC\",\"c\":\"0.0025\",\"o\":\"0.0010\",\"h\":\"0.0025\","
+                   "\"l\":\"0.0010\",\"v\":\"10000\",\"q\":\"18\"}", combined);
+        CHECK_STR(out.what, "24hrMiniTicker");
+        CHECK_INT(out.n, 1);
+        CHECK_INT(t->kind, CS_TICK_TICKER);
+        CHECK(text_is(t->price_text, "0.0025"));
+        CHECK(!t->has_bid && !t->has_ask && !t->has_seq && !t->has_qty);
+        CHECK_INT(t->ts_ns, 1672515782136LL * MS);
+
+        parse_both("{\"e\":\"24hrTicker\",\"E\":1672515782136,\"s\":\"BNBBTC\","
+                   "\"p\":\"0.0015\",\"P\":\"250.00\",\"w\":\"0.0018\",\"x\":"
+                   "\"0.0009\",\"c\":\"0.0025\",\"Q\":\"10\",\"b\":\"0.0024\","
+                   "\"B\":\"10\",\"a\":\"0.0026\",\"A\":\"100\",\"o\":\"0.0010\","
+                   "\"h\":\"0.0025\",\"l\":\"0.0010\",\"v\":\"10000\",\"q\":\"18\","
+                   "\"O\":0,\"C\":86400000,\"F\":0,\"L\":18150,\"n\":18151}",
+                   combined);
+        CHECK_STR(out.what, "24hrTicker");
+        CHECK_INT(t->kind, CS_TICK_TICKER);
+        CHECK(text_is(t->price_text, "0.0025"));
+        CHECK(text_is(t->bid_text, "0.0024"));
+        CHECK(text_is(t->ask_text, "0.0026"));
+        CHECK(text_is(t->qty_text, "10"));
+        CHECK(t->has_bid && t->has_ask && t->has_qty && !t->has_seq);
+
+        parse_both("{\"e\":\"1hTicker\",\"E\":1672515782136,\"s\":\"BNBBTC\","
+                   "\"p\":\"0.0015\",\"P\":\"250.00\",\"o\":\"0.0010\",\"h\":"
+                   "\"0.0025\",\"l\":\"0.0010\",\"c\":\"0.0025\",\"w\":\"0.0018\","
+                   "\"v\":\"10000\",\"q\":\"18\",\"O\":0,\"C\":1675216573749,"
+                   "\"F\":0,\"L\":18150,\"n\":18151}", combined);
+        CHECK_STR(out.what, "1hTicker");
+        CHECK_INT(t->kind, CS_TICK_TICKER);
+        CHECK(text_is(t->price_text, "0.0025"));
+        CHECK(!t->has_bid && !t->has_ask);
+
+        parse_both("{\"u\":400900217,\"s\":\"BNBUSDT\",\"b\":\"25.35190000\","
+                   "\"B\":\"31.21000000\",\"a\":\"25.36520000\",\"A\":"
+                   "\"40.66000000\"}", combined);
+        CHECK_STR(out.what, "bookTicker");
+        CHECK_INT(t->kind, CS_TICK_QUOTE);
+        CHECK(text_is(t->raw_symbol, "BNBUSDT"));
+        CHECK(text_is(t->bid_text, "25.35190000"));
+        CHECK(text_is(t->ask_text, "25.36520000"));
+        CHECK_INT(t->seq, 400900217);
+        CHECK_INT(t->ts_ns, 0);
+    }
+    EXPECT("{\"result\":null,\"id\":1}", CS_FRAME_CONTROL, "request reply");
+    EXPECT("{\"result\":null,\"id\":312}", CS_FRAME_CONTROL, "request reply");
+    EXPECT("{\"result\":[\"btcusdt@aggTrade\"],\"id\":3}", CS_FRAME_CONTROL,
+           "request reply");
+    EXPECT("{\"result\":true,\"id\":\"abc\"}", CS_FRAME_CONTROL,
+           "request reply");
+}
+
+static void test_other_events(void)
+{
+    const struct cs_tick *t = &out.ticks[0];
+
+    /* 4h / 1d rolling tickers behave like 1h. */
+    parse("{\"e\":\"4hTicker\",\"E\":1672515782136,\"s\":\"ETHBTC\",\"c\":"
+          "\"0.0711\"}");
+    CHECK_STR(out.what, "4hTicker");
+    CHECK_INT(out.n, 1);
+    parse("{\"e\":\"1dTicker\",\"E\":1672515782136,\"s\":\"ETHBTC\",\"c\":"
+          "\"0.0711\"}");
+    CHECK_STR(out.what, "1dTicker");
+    CHECK_INT(out.n, 1);
+    /* Futures-style bookTicker with e/E carries a time. */
+    parse("{\"e\":\"bookTicker\",\"u\":400900217,\"E\":1568014460893,\"T\":"
+          "1568014460891,\"s\":\"BNBUSDT\",\"b\":\"25.35190000\",\"B\":"
+          "\"31.21000000\",\"a\":\"25.36520000\",\"A\":\"40.66000000\"}");
+    CHECK_INT(out.cls, CS_FRAME_DATA);
+    CHECK_INT(t->kind, CS_TICK_QUOTE);
+    CHECK_INT(t->ts_ns, 1568014460893LL * MS);
+    /* timeUnit=MICROSECOND connections send µs. */
+    parse("{\"e\":\"trade\",\"E\":1672515782136123,\"s\":\"BNBBTC\",\"t\":"
+          "12345,\"p\":\"0.001\",\"q\":\"100\",\"T\":1672515782136123}");
+    CHECK_INT(out.cls, CS_FRAME_DATA);
+    CHECK_INT(t->ts_ns, 1672515782136123000LL);
+    /* A JSON number where a string is usual is still exact. */
+    parse("{\"e\":\"trade\",\"E\":1,\"s\":\"BNBBTC\",\"t\":1,\"p\":0.00100,"
+          "\"q\":\"1\",\"T\":1672515782136}");
+    CHECK_INT(out.cls, CS_FRAME_DATA);
+    CHECK(text_is(t->price_text, "0.00100"));
+    /* An empty book side is reported as absent, not as a zero price. */
+    parse("{\"u\":1,\"s\":\"BNBUSDT\",\"b\":\"0.00000000\",\"B\":\"0\",\"a\":"
+          "\"25.36520000\",\"A\":\"40.66000000\"}");
+    CHECK_INT(out.cls, CS_FRAME_DATA);
+    CHECK(!t->has_bid && t->has_ask);
+    CHECK_INT(t->bid_text.len, 0);
+
+    EXPECT("{\"e\":\"serverShutdown\",\"E\":1746435600000}", CS_FRAME_CONTROL,
+           "serverShutdown");
+    CHECK(out.server_shutdown);
+    EXPECT("{\"stream\":\"!serverShutdown\",\"data\":{\"e\":\"serverShutdown\","
+           "\"E\":1746435600000}}", CS_FRAME_CONTROL, "serverShutdown");
+    CHECK(out.server_shutdown);
+    EXPECT("{\"result\":null,\"id\":1}", CS_FRAME_CONTROL, "request reply");
+    CHECK(!out.server_shutdown);
+    EXPECT("{\"error\":{\"code\":2,\"msg\":\"Invalid request: invalid stream\"},"
+           "\"id\":2}", CS_FRAME_CONTROL, "error");
+    EXPECT("{\"code\":3,\"msg\":\"Invalid JSON\"}", CS_FRAME_CONTROL, "error");
+    EXPECT("{\"lastUpdateId\":160,\"bids\":[[\"0.0024\",\"10\"]],\"asks\":"
+           "[[\"0.0026\",\"100\"]]}", CS_FRAME_IGNORED, "depth snapshot");
+    EXPECT("{\"stream\":\"bnbbtc@depth\",\"data\":{\"e\":\"depthUpdate\",\"E\":"
+           "1,\"s\":\"BNBBTC\",\"U\":157,\"u\":160,\"b\":[[\"0.0024\",\"10\"]],"
+           "\"a\":[]}}", CS_FRAME_IGNORED, "depthUpdate");
+    EXPECT("{\"e\":\"avgPrice\",\"E\":1,\"s\":\"BNBBTC\",\"i\":\"5m\",\"w\":"
+           "\"9.1\"}", CS_FRAME_IGNORED, "avgPrice");
+    EXPECT("{\"e\":\"somethingNew\",\"E\":1}", CS_FRAME_UNKNOWN,
+           "unknown event type");
+    EXPECT("{}", CS_FRAME_UNKNOWN, "object without event type");
+    EXPECT("{\"stream\":\"x\",\"data\":\"str\"}", CS_FRAME_UNKNOWN,
+           "unexpected JSON value");
+    EXPECT("{\"stream\":\"x\",\"data\":null}", CS_FRAME_UNKNOWN,
+           "unexpected JSON value");
+    EXPECT("123", CS_FRAME_UNKNOWN, "unexpected JSON value");
+    EXPECT("\"pong\"", CS_FRAME_UNKNOWN, "unexpected JSON value");
+    EXPECT("null", CS_FRAME_UNKNOWN, "unexpected JSON value");
+    EXPECT("[1,2]", CS_FRAME_UNKNOWN, "unexpected JSON value");
+    EXPECT("pong", CS_FRAME_CONTROL, "text ping/pong");
+}
+
+/* ---- arrays ---- */
+
+static size_t mini_ticker(char *buf, size_t size, int i)
+{
+    return (size_t)snprintf(buf, size,
+        "{\"e\":\"24hrMiniTicker\",\"E\":1672515782%03d,\"s\":\"SYM%dUSDT\","
+        "\"c\":\"%d.25\",\"o\":\"0.0010\",\"h\":\"0.0025\",\"l\":\"0.0010\","
+        "\"v\":\"10000\",\"q\":\"18\"}", i % 1000, i, i + 1);
+}
+
+/* `[e0,e1,...]`, optionally wrapped as a combined stream. */
+static char *build_array(int n, bool combined, size_t *len)
+{
+    size_t cap = (size_t)n * 200 + 100, pos = 0;
+    char *buf = malloc(cap);
+
+    if (combined) {
+        pos += (size_t)snprintf(buf, cap,
+                                "{\"stream\":\"!miniTicker@arr\",\"data\":");
+    }
+    buf[pos++] = '[';
+    for (int i = 0; i < n; i++) {
+        if (i > 0) {
+            buf[pos++] = ',';
+        }
+        pos += mini_ticker(buf + pos, cap - pos, i);
+    }
+    buf[pos++] = ']';
+    if (combined) {
+        buf[pos++] = '}';
+    }
+    *len = pos;
+    return buf;
+}
+
+static void test_arrays(void)
+{
+    static const int sizes[] = { 0, 1, 2, 255, 256, 257, 1000, 3000 };
+
+    for (int combined = 0; combined < 2; combined++) {
+        for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+            int n = sizes[k];
+            size_t len, want = n < CS_VENUE_MAX_TICKS ? (size_t)n
+                                                     : CS_VENUE_MAX_TICKS;
+            char *frame = build_array(n, combined, &len);
+
+            parse_n(frame, len);
+            CHECK_INT(out.cls, CS_FRAME_DATA);
+            CHECK_INT(out.n, want);
+            CHECK_INT(out.dropped, (size_t)n - want);
+            if (n > 0) {
+                CHECK(text_is(out.ticks[0].raw_symbol, "SYM0USDT"));
+                CHECK(text_is(out.ticks[0].price_text, "1.25"));
+                char last[16];
+                snprintf(last, sizeof last, "%zu.25", want);
+                CHECK(text_is(out.ticks[out.n - 1].price_text, last));
+            }
+            free(frame);
+        }
+    }
+    EXPECT("[]", CS_FRAME_DATA, "empty array");
+    /* One bad element rejects the whole frame. */
+    EXPECT("[{\"e\":\"1hTicker\",\"E\":1,\"s\":\"A1\",\"c\":\"1\"},"
+           "{\"e\":\"1hTicker\",\"E\":1,\"s\":\"A2\",\"c\":\"x\"}]",
+           CS_FRAME_MALFORMED, "1hTicker: bad c");
+}
+
+/* ---- hostile and malformed input ---- */
+
+static void test_malformed_fields(void)
+{
+    static const struct { const char *frame, *what; } cases[] = {
+        { "{\"e\":\"aggTrade\",\"s\":\"BNBBTC\",\"a\":1,\"p\":\"abc\",\"q\":\"1\","
+          "\"T\":1}", "aggTrade: bad p" },
+        { "{\"e\":\"aggTrade\",\"s\":\"BNBBTC\",\"a\":1,\"p\":\"0\",\"q\":\"1\","
+          "\"T\":1}", "aggTrade: bad p" },
+        { "{\"e\":\"aggTrade\",\"s\":\"BNBBTC\",\"a\":1,\"p\":\"-1.5\",\"q\":"
+          "\"1\",\"T\":1}", "aggTrade: bad p" },
+        { "{\"e\":\"aggTrade\",\"s\":\"BNBBTC\",\"a\":1,\"p\":\"1e400\",\"q\":"
+          "\"1\",\"T\":1}", "aggTrade: bad p" },
+        { "{\"e\":\"aggTrade\",\"s\":\"BNBBTC\",\"a\":1,\"p\":"
+          "\"1234567890.123456789\",\"q\":\"1\",\"T\":1}", "aggTrade: bad p" },
+        { "{\"e\":\"aggTrade\",\"s\":\"BNBBTC\",\"a\":1,\"p\":true,\"q\":\"1\","
+          "\"T\":1}", "aggTrade: bad p" },
+        { "{\"e\":\"aggTrade\",\"s\":\"BNBBTC\",\"a\":1,\"p\":\"1\\u0030\",\"q\":"
+          "\"1\",\"T\":1}", "aggTrade: bad p" },
+        { "{\"e\":\"aggTrade\",\"s\":\"BNBBTC\",\"a\":1,\"q\":\"1\",\"T\":1}",
+          "aggTrade: missing p" },
+        { "{\"e\":\"aggTrade\",\"s\":\"BNBBTC\",\"a\":1,\"p\":\"\",\"q\":\"1\","
+          "\"T\":1}", "aggTrade: missing p" },
+        { "{\"e\":\"aggTrade\",\"s\":\"BNBBTC\",\"a\":1,\"p\":\"1\",\"T\":1}",
+          "aggTrade: missing q" },
+        { "{\"e\":\"aggTrade\",\"s\":\"BNBBTC\",\"a\":1,\"p\":\"1\",\"q\":\"-1\","
+          "\"T\":1}", "aggTrade: bad q" },
+        { "{\"e\":\"aggTrade\",\"s\":\"BNBBTC\",\"a\":1,\"p\":\"1\",\"q\":\"1\"}",
+          "aggTrade: missing T" },
+        { "{\"e\":\"aggTrade\",\"s\":\"BNBBTC\",\"a\":1,\"p\":\"1\",\"q\":\"1\","
+          "\"T\":\"1618677373912\"}", "aggTrade: bad T" },
+        { "{\"e\":\"aggTrade\",\"s\":\"BNBBTC\",\"a\":1,\"p\":\"1\",\"q\":\"1\","
+          "\"T\":0}", "aggTrade: bad T" },
+        { "{\"e\":\"aggTrade\",\"s\":\"BNBBTC\",\"a\":1,\"p\":\"1\",\"q\":\"1\","
+          "\"T\":-5}", "aggTrade: bad T" },
+        { "{\"e\":\"aggTrade\",\"s\":\"BNBBTC\",\"a\":1,\"p\":\"1\",\"q\":\"1\","
+          "\"T\":99999999999999999999}", "aggTrade: bad T" },
+        { "{\"e\":\"aggTrade\",\"s\":\"BNBBTC\",\"a\":1,\"p\":\"1\",\"q\":\"1\","
+          "\"T\":1.5}", "aggTrade: bad T" },
+        { "{\"e\":\"aggTrade\",\"s\":\"BNBBTC\",\"a\":1,\"p\":\"1\",\"q\":\"1\","
+          "\"T\":9300000000000000}", "aggTrade: bad T" },
+        { "{\"e\":\"aggTrade\",\"s\":\"BNBBTC\",\"p\":\"1\",\"q\":\"1\",\"T\":1}",
+          "aggTrade: missing a" },
+        { "{\"e\":\"aggTrade\",\"s\":\"BNBBTC\",\"a\":-1,\"p\":\"1\",\"q\":\"1\","
+          "\"T\":1}", "aggTrade: bad a" },
+        { "{\"e\":\"aggTrade\",\"s\":\"BNBBTC\",\"a\":\"7\",\"p\":\"1\",\"q\":"
+          "\"1\",\"T\":1}", "aggTrade: bad a" },
+        { "{\"e\":\"aggTrade\",\"a\":1,\"p\":\"1\",\"q\":\"1\",\"T\":1}",
+          "aggTrade: missing s" },
+        { "{\"e\":\"aggTrade\",\"s\":5,\"a\":1,\"p\":\"1\",\"q\":\"1\",\"T\":1}",
+          "aggTrade: bad s" },
+        { "{\"e\":\"aggTrade\",\"s\":\"\",\"a\":1,\"p\":\"1\",\"q\":\"1\","
+          "\"T\":1}", "aggTrade: bad s" },
+        { "{\"e\":\"aggTrade\",\"s\":\"BNB BTC\",\"a\":1,\"p\":\"1\",\"q\":\"1\","
+          "\"T\":1}", "aggTrade: bad s" },
+        { "{\"e\":\"trade\",\"s\":\"BNBBTC\",\"p\":\"1\",\"q\":\"1\",\"T\":1}",
+          "trade: missing t" },
+        { "{\"e\":5,\"s\":\"BNBBTC\"}", "bad e" },
+        { "{\"u\":1,\"s\":\"BNBUSDT\",\"b\":\"x\",\"a\":\"1\"}",
+          "bookTicker: bad b" },
+        { "{\"u\":1,\"s\":\"BNBUSDT\",\"b\":\"1\"}", "bookTicker: missing a" },
+        { "{\"u\":-1,\"s\":\"BNBUSDT\",\"b\":\"1\",\"a\":\"2\"}",
+          "bookTicker: bad u" },
+        { "{\"e\":\"24hrTicker\",\"E\":1,\"s\":\"BNBBTC\",\"c\":\"1\",\"b\":"
+          "\"abc\"}", "24hrTicker: bad b" },
+        { "{\"e\":\"24hrTicker\",\"E\":1,\"s\":\"BNBBTC\",\"c\":\"1\",\"a\":"
+          "\"-2\"}", "24hrTicker: bad a" },
+        { "{\"e\":\"24hrTicker\",\"E\":1,\"s\":\"BNBBTC\"}",
+          "24hrTicker: missing c" },
+        { "{\"e\":\"24hrMiniTicker\",\"s\":\"BNBBTC\",\"c\":\"1\"}",
+          "24hrMiniTicker: missing E" },
+        { "{\"stream\":\"bnbbtc@trade\"}", "combined: missing data" },
+        { "{\"stream\":\"x\",\"data\":[{\"e\":\"trade\"}]}", "trade: missing s" },
+    };
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        expect_class(cases[i].frame, CS_FRAME_MALFORMED, cases[i].what,
+                     __LINE__);
+    }
+}
+
+static void test_hostile_bytes(void)
+{
+    const char *real = "{\"stream\":\"swrvbusd@aggTrade\",\"data\":{\"e\":"
+                       "\"aggTrade\",\"E\":1618677373913,\"s\":\"SWRVBUSD\","
+                       "\"a\":749094,\"p\":\"2.27600000\",\"q\":\"21.96300000\","
+                       "\"f\":1135632,\"l\":1135632,\"T\":1618677373912,\"m\":"
+                       "false,\"M\":true}}";
+    size_t n = strlen(real);
+    unsigned wrong = 0;
+    char garbage[512], deep[400];
+
+    for (size_t len = 0; len < n; len++) {
+        parse_n(real, len);
+        if (out.cls != CS_FRAME_MALFORMED || out.n != 0
+            || strcmp(out.what, "truncated JSON") != 0) {
+            wrong++;
+        }
+    }
+    CHECK_INT(wrong, 0);
+    parse_n(real, n);
+    CHECK_INT(out.cls, CS_FRAME_DATA);
+
+    EXPECT("", CS_FRAME_MALFORMED, "truncated JSON");
+    EXPECT("hello", CS_FRAME_MALFORMED, "not JSON");
+    EXPECT("{\"e\":\"trade\",}", CS_FRAME_MALFORMED, "not JSON");
+    EXPECT("{\"e\":\"trade\"}}", CS_FRAME_MALFORMED, "not JSON");
+    EXPECT("ping ", CS_FRAME_MALFORMED, "not JSON");
+    for (size_t i = 0; i < sizeof garbage; i++) {
+        garbage[i] = (char)(i * 131 + 7);
+    }
+    parse_n(garbage, sizeof garbage);
+    CHECK_INT(out.cls, CS_FRAME_MALFORMED);
+    memset(deep, '[', sizeof deep);
+    parse_n(deep, 40);
+    CHECK_INT(out.cls, CS_FRAME_MALFORMED);
+    CHECK_STR(out.what, "truncated JSON");
+    parse_n(deep, sizeof deep);
+    CHECK_INT(out.cls, CS_FRAME_MALFORMED);
+    CHECK_STR(out.what, "JSON nested too deeply");
+    for (size_t i = 0; i < 200; i++) {
+        deep[i] = '[';
+        deep[399 - i] = ']';
+    }
+    parse_n(deep, sizeof deep);
+    CHECK_INT(out.cls, CS_FRAME_MALFORMED);
+    CHECK_STR(out.what, "JSON nested too deeply");
+    for (size_t i = 0; i < 30; i++) {
+        deep[i] = '[';
+        deep[59 - i] = ']';
+    }
+    parse_n(deep, 60);
+    CHECK_INT(out.cls, CS_FRAME_UNKNOWN);
+}
+
+/* ---- mutation loop ---- */
+
+static uint64_t rng_state = 0x6a09e667f3bcc908ULL;
+
+static uint64_t rng(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+static bool in_frame(struct cs_text t, const char *frame, size_t len)
+{
+    return t.len == 0 || (t.ptr >= frame && t.ptr + t.len <= frame + len);
+}
+
+/* Whatever the bytes: a valid class, a non-NULL `what`, no ticks outside
+ * DATA, tick text inside the frame, and positive prices. */
+static bool out_is_sane(const char *frame, size_t len)
+{
+    if (out.cls > CS_FRAME_MALFORMED || out.what == NULL
+        || out.n > CS_VENUE_MAX_TICKS
+        || (out.cls != CS_FRAME_DATA && out.n != 0)) {
+        return false;
+    }
+    for (size_t i = 0; i < out.n; i++) {
+        const struct cs_tick *t = &out.ticks[i];
+        if (!in_frame(t->raw_symbol, frame, len) || t->raw_symbol.len == 0
+            || !in_frame(t->price_text, frame, len)
+            || !in_frame(t->bid_text, frame, len)
+            || !in_frame(t->ask_text, frame, len)
+            || !in_frame(t->qty_text, frame, len)
+            || (t->has_price && t->price.mant <= 0)
+            || (t->has_bid && t->bid.mant <= 0)
+            || (t->has_ask && t->ask.mant <= 0)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void test_mutations(void)
+{
+    static const char *const files[] = {
+        "exchanges/binance/ws_spot_combined_2021-04-17.jsonl",
+        "exchanges/binance/ws_spot_combined_2021-10-12.jsonl",
+        "exchanges/binance/ws_doc_examples.jsonl",
+    };
+    static const char *lines[2000];
+    static size_t lens[2000];
+    char *bufs[3];
+    size_t nlines = 0;
+    unsigned bad = 0, classes[5] = { 0 };
+    char frame[16384];
+
+    for (size_t f = 0; f < 3; f++) {
+        size_t size;
+        char *p = bufs[f] = cs_test_read_file(cs_test_fixture(files[f]), &size);
+        char *end = p + size;
+        while (p < end && nlines < 2000) {
+            char *nl = memchr(p, '\n', (size_t)(end - p));
+            size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+            if (n < sizeof frame - 16) {
+                lines[nlines] = p;
+                lens[nlines++] = n;
+            }
+            p += n + 1;
+        }
+    }
+    for (int i = 0; i < 6000; i++) {
+        size_t k = (size_t)(rng() % nlines), len = lens[k];
+
+        memcpy(frame, lines[k], len);
+        for (int m = (int)(rng() % 3); m >= 0 && len > 0; m--) {
+            size_t at = (size_t)(rng() % len);
+            switch (rng() % 4) {
+            case 0: frame[at] ^= (char)(1u << (rng() % 8)); break;
+            case 1: len = at; break;
+            case 2: frame[at] = "\"{}[],:0-e.\\"[rng() % 12]; break;
+            default:
+                memmove(frame + at + 1, frame + at, len - at);
+                frame[at] = (char)rng();
+                len++;
+            }
+        }
+        const char *copy = parse_n(frame, len);
+        classes[out.cls <= CS_FRAME_MALFORMED ? out.cls : 0]++;
+        if (!out_is_sane(copy, len)) {
+            bad++;
+        }
+    }
+    CHECK_INT(bad, 0);
+    /* The mix should exercise both the good and the bad paths. */
+    CHECK(classes[CS_FRAME_DATA] > 100);
+    CHECK(classes[CS_FRAME_MALFORMED] > 100);
+    for (size_t f = 0; f < 3; f++) {
+        free(bufs[f]);
+    }
+}
+
+/* ---- symbols and registry ---- */
+
+static void check_split(const char *raw, const char *base, const char *quote,
+                        int line)
+{
+    char b[16], q[16];
+    if (!bn->split_symbol(raw, strlen(raw), b, sizeof b, q, sizeof q)) {
+        cs_test_fail(__FILE__, line, "split(%s) failed", raw);
+    } else if (strcmp(b, base) != 0 || strcmp(q, quote) != 0) {
+        cs_test_fail(__FILE__, line, "split(%s) = %s/%s, want %s/%s", raw, b,
+                     q, base, quote);
+    } else {
+        cs_test_passed++;
+    }
+}
+#define SPLIT(raw, b, q) check_split(raw, b, q, __LINE__)
+
+static void test_split(void)
+{
+    char b[16], q[16];
+
+    SPLIT("SXPBTC", "SXP", "BTC");
+    SPLIT("FTMUSDT", "FTM", "USDT");
+    SPLIT("AAVEUPUSDT", "AAVEUP", "USDT");
+    SPLIT("BUSDTRY", "BUSD", "TRY");
+    SPLIT("ADARUB", "ADA", "RUB");
+    SPLIT("STEEMETH", "STEEM", "ETH");
+    SPLIT("VETETH", "VET", "ETH");
+    SPLIT("GTOBTC", "GTO", "BTC");
+    SPLIT("PERLBNB", "PERL", "BNB");
+    SPLIT("SWRVBUSD", "SWRV", "BUSD");
+    SPLIT("RUNEEUR", "RUNE", "EUR");
+    SPLIT("NKNUSDT", "NKN", "USDT");
+    SPLIT("LRCBTC", "LRC", "BTC");
+    SPLIT("BLZETH", "BLZ", "ETH");
+    SPLIT("ONTTRY", "ONT", "TRY");
+    SPLIT("QSPBTC", "QSP", "BTC");
+    SPLIT("aaveupusdt", "AAVEUP", "USDT");
+    SPLIT("swrvbusd", "SWRV", "BUSD");
+    SPLIT("BTCFDUSD", "BTC", "FDUSD");
+    SPLIT("ETHTUSD", "ETH", "TUSD");
+    SPLIT("BTCUSDC", "BTC", "USDC");
+    SPLIT("USDTTRY", "USDT", "TRY");
+    SPLIT("USDCUSDT", "USDC", "USDT");
+    SPLIT("BTCUSD", "BTC", "USD");
+    SPLIT("ETHBTC", "ETH", "BTC");
+    SPLIT("WBTCBTC", "WBTC", "BTC");
+    SPLIT("BTCIDRT", "BTC", "IDRT");
+    SPLIT("BNBUSDT", "BNB", "USDT");
+    SPLIT("SHIBDOGE", "SHIB", "DOGE");
+    SPLIT("1INCHUSDT", "1INCH", "USDT");
+    SPLIT("OPUSDT", "OP", "USDT");
+
+    CHECK(!bn->split_symbol("BTC", 3, b, sizeof b, q, sizeof q));
+    CHECK(!bn->split_symbol("XUSDT", 5, b, sizeof b, q, sizeof q));
+    CHECK(!bn->split_symbol("", 0, b, sizeof b, q, sizeof q));
+    CHECK(!bn->split_symbol("ABCXYZ", 6, b, sizeof b, q, sizeof q));
+    CHECK(!bn->split_symbol("BTC-USDT", 8, b, sizeof b, q, sizeof q));
+    CHECK(!bn->split_symbol("BTC/USDT", 8, b, sizeof b, q, sizeof q));
+    CHECK(!bn->split_symbol("BTCUSDT", 7, b, 3, q, sizeof q));
+    CHECK(!bn->split_symbol("BTCUSDT", 7, b, sizeof b, q, 4));
+    CHECK(bn->split_symbol("BTCUSDT", 7, b, 4, q, 5));
+    CHECK(!bn->split_symbol(NULL, 0, b, sizeof b, q, sizeof q));
+    /* Only `len` bytes are read. */
+    CHECK(bn->split_symbol("ETHBTCXX", 6, b, sizeof b, q, sizeof q));
+    CHECK_STR(q, "BTC");
+}
+
+static void test_registry(void)
+{
+    const struct cs_venue_ops *const *all = cs_venue_all();
+    size_t n = 0;
+
+    CHECK(cs_venue_find("binance") == &cs_venue_binance);
+    CHECK(cs_venue_find("coinbase") == &cs_venue_coinbase);
+    CHECK(cs_venue_find("Binance") == NULL);
+    CHECK(cs_venue_find("") == NULL);
+    CHECK(cs_venue_find(NULL) == NULL);
+    while (all[n] != NULL) {
+        CHECK(all[n]->parse != NULL && all[n]->split_symbol != NULL);
+        n++;
+    }
+    CHECK_INT(n, 2);
+    CHECK_STR(cs_venue_binance.name, "binance");
+    cs_venue_scratch_free(NULL);
+}
+
+int main(void)
+{
+    scratch = cs_venue_scratch_new();
+    test_recording_2021_04_17();
+    test_recording_2021_10_12();
+    test_doc_examples_file();
+    test_recorded_ticks();
+    test_doc_examples();
+    test_other_events();
+    test_arrays();
+    test_malformed_fields();
+    test_hostile_bytes();
+    test_mutations();
+    test_split();
+    test_registry();
+    cs_venue_scratch_free(scratch);
+    return cs_test_finish("test_venue_binance");
+}

@@ -73,15 +73,28 @@ enum cs_json_status cs_venue_scratch_parse(struct cs_venue_scratch *s,
                                            const char *src, size_t len,
                                            unsigned max_depth);
 
+/* Tokenise a whole frame into the frame area: full depth first (one pass
+ * in the common case); a frame with too many tokens is re-parsed with
+ * containers deeper than 2, then deeper than 1, skipped, so huge order
+ * books are still classified and huge arrays can be walked element by
+ * element (cs_venue_scratch_parse() into the element area). On failure
+ * sets out's class to CONTROL for a bare "ping"/"pong" text frame and
+ * MALFORMED otherwise, and returns false. */
+bool cs_venue_parse_frame(struct cs_venue_scratch *s, struct cs_json *js,
+                          const char *frame, size_t len,
+                          struct cs_parse_out *out);
+
 /* Empty `out`: no ticks, class MALFORMED "empty frame" until decided. */
 void cs_venue_out_reset(struct cs_parse_out *out);
 /* Sets class and `what` (static). Any class but DATA discards ticks. */
 void cs_venue_out_set(struct cs_parse_out *out, enum cs_frame_class cls,
                       const char *what);
-/* A zeroed tick slot with exchange and recv_ns filled in, or NULL when
- * the array is full (counted in out->dropped). */
-struct cs_tick *cs_venue_out_add(struct cs_parse_out *out,
-                                 const char *exchange, int64_t recv_ns);
+/* An empty tick: all flags and numbers zero, every text "" (never NULL). */
+void cs_venue_tick_init(struct cs_tick *t, const char *exchange,
+                        int64_t recv_ns);
+/* Append a copy of `t`, or count it in out->dropped when the array is
+ * full. */
+void cs_venue_out_push(struct cs_parse_out *out, const struct cs_tick *t);
 
 enum cs_venue_field {
     CS_VENUE_FIELD_OK,
@@ -89,16 +102,17 @@ enum cs_venue_field {
     CS_VENUE_FIELD_BAD
 };
 
-/* obj[key] as an exact decimal from a string or number token. ABSENT when
- * the key is missing, null or "" (venues send "" for an empty side); BAD
- * when it is another type, not a decimal, negative, or zero while
- * `positive` is set. On OK fills *val and *text (borrowed from the frame). */
-enum cs_venue_field cs_venue_decimal(const struct cs_json *js, int obj,
-                                     const char *key, bool positive,
-                                     struct cs_decimal *val,
+/* Token `tok` (a value found with cs_json_get(); -1 when the key is
+ * missing) as an exact decimal from a string or number. ABSENT when tok is
+ * -1, null or "" (venues send "" for an empty side); BAD when it is another
+ * type, not a decimal, negative, or zero while `positive` is set. On OK
+ * fills *val and *text (borrowed from the frame). */
+enum cs_venue_field cs_venue_decimal(const struct cs_json *js, int tok,
+                                     bool positive, struct cs_decimal *val,
                                      struct cs_text *text);
-/* obj[key] as a symbol: a non-empty string of at most 64 plain bytes. */
-enum cs_venue_field cs_venue_symbol(const struct cs_json *js, int obj,
-                                    const char *key, struct cs_text *out);
+/* Token `tok` (-1 when missing) as a symbol: a non-empty string of at most
+ * 64 printable ASCII bytes without spaces. */
+enum cs_venue_field cs_venue_symbol(const struct cs_json *js, int tok,
+                                    struct cs_text *out);
 
 #endif

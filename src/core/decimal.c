@@ -3,6 +3,7 @@
  * cs_decimal_to_double() touches floating point. */
 #include "cryptosup/decimal.h"
 
+#include <math.h>
 #include <stdint.h>
 
 #define MAX_SIG_DIGITS 18
@@ -133,6 +134,14 @@ double cs_decimal_to_double(struct cs_decimal d)
     double value = (double)d.mant;
     int64_t e = d.exp;
 
+    /* |mant| < 10^19, so past these exponents the result is certain;
+     * stopping here also bounds the loops below for any exponent. */
+    if (d.mant == 0 || e < -350) {
+        return d.mant < 0 ? -0.0 : 0.0;
+    }
+    if (e > 330) {
+        return d.mant < 0 ? -HUGE_VAL : HUGE_VAL;
+    }
     while (e > 22) {
         value *= 1e22;
         e -= 22;

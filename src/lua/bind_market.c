@@ -13,58 +13,84 @@
 #define WINDOW_MT "cs.window"
 #define MAX_WINDOW_UD 32
 
+enum market_kind { KIND_TICK = 0x7e1c, KIND_WINDOWS, KIND_WINDOW };
+
 /* Every userdata holds a pointer to the shared ctx; a window also holds
- * which window of the current input it shows. */
+ * which window of the current input it shows. `kind` tags the type: the
+ * metatables cannot be reached from scripts (__metatable is locked), so a
+ * tag check is enough and avoids luaL_checkudata's registry lookup on
+ * every field access. */
 struct market_ud {
-    const struct cs_market_ctx *ctx;
+    int kind;                       /* enum market_kind */
     int index;
+    const struct cs_market_ctx *ctx;
 };
+
+/* Field names, so __index can switch on length and compare bytes once. */
+static bool key_is(const char *key, size_t len, const char *name,
+                   size_t name_len)
+{
+    return len == name_len && memcmp(key, name, len) == 0;
+}
+#define KEY(name) key_is(key, len, name, sizeof name - 1)
 
 static void push_decimal(lua_State *L, struct cs_decimal d)
 {
     lua_pushnumber(L, cs_decimal_to_double(d));
 }
 
-static const struct cs_rule_input *current(lua_State *L, int idx,
-                                           const char *mt)
+static struct market_ud *check_ud(lua_State *L, int idx, int kind)
 {
-    struct market_ud *ud = luaL_checkudata(L, idx, mt);
+    struct market_ud *ud = lua_touserdata(L, idx);
+    if (ud == NULL || lua_rawlen(L, idx) != sizeof *ud || ud->kind != kind) {
+        luaL_error(L, "not a market view");
+    }
     if (ud->ctx->in == NULL) {
         luaL_error(L, "market data is only available inside a rule call");
     }
-    return ud->ctx->in;
+    return ud;
+}
+
+static const char *field_key(lua_State *L, size_t *len)
+{
+    if (lua_type(L, 2) != LUA_TSTRING) {
+        *len = 0;
+        return "";
+    }
+    return lua_tolstring(L, 2, len);
 }
 
 /* tick.<field>  [-2, +1, e] */
 static int l_tick_index(lua_State *L)
 {
-    const struct cs_rule_input *in = current(L, 1, TICK_MT);
+    const struct cs_rule_input *in = check_ud(L, 1, KIND_TICK)->ctx->in;
     const struct cs_tick *t = in->tick;
-    const char *key = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : "";
+    size_t len;
+    const char *key = field_key(L, &len);
 
-    if (strcmp(key, "price") == 0) {
+    if (KEY("price")) {
         push_decimal(L, in->price);
-    } else if (strcmp(key, "symbol") == 0) {
+    } else if (KEY("symbol")) {
         lua_pushstring(L, in->symbol);
-    } else if (strcmp(key, "exchange") == 0) {
+    } else if (KEY("exchange")) {
         lua_pushstring(L, t->exchange);
-    } else if (strcmp(key, "raw_symbol") == 0) {
+    } else if (KEY("raw_symbol")) {
         lua_pushstring(L, in->raw_symbol);
-    } else if (strcmp(key, "kind") == 0) {
+    } else if (KEY("kind")) {
         lua_pushstring(L, cs_tick_kind_name(t->kind));
-    } else if (strcmp(key, "ts") == 0) {
+    } else if (KEY("ts")) {
         lua_pushinteger(L, in->ts_ns / CS_NS_PER_MS);
-    } else if (strcmp(key, "last") == 0 && t->has_price) {
+    } else if (KEY("last") && t->has_price) {
         push_decimal(L, t->price);
-    } else if (strcmp(key, "bid") == 0 && t->has_bid) {
+    } else if (KEY("bid") && t->has_bid) {
         push_decimal(L, t->bid);
-    } else if (strcmp(key, "ask") == 0 && t->has_ask) {
+    } else if (KEY("ask") && t->has_ask) {
         push_decimal(L, t->ask);
-    } else if (strcmp(key, "qty") == 0 && t->has_qty) {
+    } else if (KEY("qty") && t->has_qty) {
         push_decimal(L, t->qty);
-    } else if (strcmp(key, "seq") == 0 && t->has_seq) {
+    } else if (KEY("seq") && t->has_seq) {
         lua_pushinteger(L, (lua_Integer)t->seq);
-    } else if (strcmp(key, "price_text") == 0) {
+    } else if (KEY("price_text")) {
         char buf[64];
         cs_decimal_format(in->price, false, buf, sizeof buf);
         lua_pushstring(L, buf);
@@ -92,7 +118,7 @@ static bool key_seconds(lua_State *L, int idx, int64_t *secs)
 /* windows[key] -> window view or nil  [-2, +1, e] */
 static int l_windows_index(lua_State *L)
 {
-    const struct cs_rule_input *in = current(L, 1, WINDOWS_MT);
+    const struct cs_rule_input *in = check_ud(L, 1, KIND_WINDOWS)->ctx->in;
     int64_t secs;
 
     if (!key_seconds(L, 2, &secs)) {
@@ -113,37 +139,38 @@ static int l_windows_index(lua_State *L)
 /* window.<field>  [-2, +1, e] */
 static int l_window_index(lua_State *L)
 {
-    struct market_ud *ud = luaL_checkudata(L, 1, WINDOW_MT);
-    const struct cs_rule_input *in = current(L, 1, WINDOW_MT);
+    struct market_ud *ud = check_ud(L, 1, KIND_WINDOW);
+    const struct cs_rule_input *in = ud->ctx->in;
     const struct cs_window_view *v;
-    const char *key = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : "";
+    size_t len;
+    const char *key = field_key(L, &len);
 
     if ((size_t)ud->index >= in->nwindows) {
         lua_pushnil(L);
         return 1;
     }
     v = &in->views[ud->index];
-    if (strcmp(key, "change") == 0 && v->complete) {
+    if (KEY("change") && v->complete) {
         lua_pushnumber(L, v->change);
-    } else if (strcmp(key, "change_pct") == 0 && v->complete) {
+    } else if (KEY("change_pct") && v->complete) {
         lua_pushnumber(L, v->change * 100.0);
-    } else if (strcmp(key, "reference") == 0 && v->complete) {
+    } else if (KEY("reference") && v->complete) {
         push_decimal(L, v->reference);
-    } else if (strcmp(key, "price") == 0 && v->has_price) {
+    } else if (KEY("price") && v->has_price) {
         push_decimal(L, v->price);
-    } else if (strcmp(key, "high") == 0 && v->has_price) {
+    } else if (KEY("high") && v->has_price) {
         push_decimal(L, v->high);
-    } else if (strcmp(key, "low") == 0 && v->has_price) {
+    } else if (KEY("low") && v->has_price) {
         push_decimal(L, v->low);
-    } else if (strcmp(key, "high_ts") == 0 && v->has_price) {
+    } else if (KEY("high_ts") && v->has_price) {
         lua_pushinteger(L, v->high_ts_ns / CS_NS_PER_MS);
-    } else if (strcmp(key, "low_ts") == 0 && v->has_price) {
+    } else if (KEY("low_ts") && v->has_price) {
         lua_pushinteger(L, v->low_ts_ns / CS_NS_PER_MS);
-    } else if (strcmp(key, "complete") == 0) {
+    } else if (KEY("complete")) {
         lua_pushboolean(L, v->complete);
-    } else if (strcmp(key, "gapped") == 0) {
+    } else if (KEY("gapped")) {
         lua_pushboolean(L, v->gapped);
-    } else if (strcmp(key, "width") == 0) {
+    } else if (KEY("width")) {
         lua_pushinteger(L, in->windows_s[ud->index]);
     } else {
         lua_pushnil(L);
@@ -175,6 +202,9 @@ static void new_ud(lua_State *L, const struct cs_market_ctx *ctx, int index,
                    const char *mt, int nuv)
 {
     struct market_ud *ud = lua_newuserdatauv(L, sizeof *ud, nuv);
+    ud->kind = strcmp(mt, TICK_MT) == 0      ? KIND_TICK
+               : strcmp(mt, WINDOWS_MT) == 0 ? KIND_WINDOWS
+                                             : KIND_WINDOW;
     ud->ctx = ctx;
     ud->index = index;
     luaL_setmetatable(L, mt);

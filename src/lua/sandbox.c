@@ -17,6 +17,7 @@
 
 #include "cryptosup/err.h"
 #include "cryptosup/log.h"
+#include "cryptosup/timeutil.h"
 
 #define LOG_SANDBOX "lua.sandbox"
 
@@ -30,6 +31,7 @@
 #define WHERE_LEVELS_MAX 12        /* frames searched for a line number */
 #define MATH_SEED 20250314         /* fixed, so replays are deterministic */
 #define INTERN_MAX 256             /* distinct logger names for limits */
+#define TIME_LIMIT_BASE_MS 1000    /* backstop: this plus 1 us/instruction */
 
 /* Registry keys (addresses only). */
 static const char pristine_key = 'p';     /* what environments copy */
@@ -48,6 +50,9 @@ struct cs_vm {
     unsigned depth;                 /* protected calls in progress */
     int hook_step;                  /* instructions per count hook */
     uint64_t instr_used;            /* budget spent in this call */
+    int64_t time_limit_ns;          /* wall-clock backstop; 0: none */
+    int64_t deadline_ns;            /* monotonic, for this call */
+    bool hit_time;                  /* the backstop, not the count */
     bool hit_instr;                 /* sticky until the call ends */
     bool hit_mem;                   /* sticky until the call ends */
     bool mem_pending;               /* one refusal, Lua may retry it */
@@ -70,6 +75,7 @@ struct call_ctx {
     bool limited_log;       /* once per (who, kind), or every time */
     char *errbuf;           /* optional copy of the message */
     size_t errsize;
+    bool internal;          /* host setup: not a script call, not counted */
 };
 
 /* ---- Logger names -------------------------------------------------- */
@@ -171,6 +177,11 @@ static void *vm_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
         return NULL;
     }
     vm->mem_used = vm->mem_used - old + nsize;
+    if (nsize > old && vm->depth > 0) {
+        /* Copying and collecting cost time the count hook cannot see
+         * (s = s .. x in a loop); the hook raises once this overdraws. */
+        vm->instr_used += (nsize - old) / CHARGE_BYTES;
+    }
     return block;
 }
 
@@ -237,6 +248,8 @@ static void check_sticky(lua_State *L, struct cs_vm *vm)
     }
 }
 
+/* Add C work to the call's budget; raises once it is spent (including by
+ * the allocator's charges) or a limit was already hit.  [-0, +0, v] */
 static void charge(lua_State *L, struct cs_vm *vm, uint64_t units)
 {
     uint64_t limit = vm->limits.instructions;
@@ -261,7 +274,9 @@ void cs_lua_charge(lua_State *L, uint64_t units)
 
 /* Installed once at creation; coroutines inherit it from lua_newthread.
  * Once the budget is spent it raises every time it runs until the call
- * ends, wherever the script tries to continue. */
+ * ends, wherever the script tries to continue. It also enforces the
+ * wall-clock backstop: a single instruction can compare or copy strings
+ * of up to the memory limit, which no instruction count prices. */
 static void count_hook(lua_State *L, lua_Debug *ar)
 {
     struct cs_vm *vm = cs_vm_from(L);
@@ -270,6 +285,16 @@ static void count_hook(lua_State *L, lua_Debug *ar)
         return;
     }
     vm->instr_used += (uint64_t)vm->hook_step;
+    /* Most rule calls end before the first hook; only longer ones pay for
+     * reading the clock. The deadline counts from the first hook, which
+     * is at most hook_step instructions into the call. */
+    if (vm->time_limit_ns > 0 && vm->deadline_ns == 0) {
+        vm->deadline_ns = cs_time_mono_ns() + vm->time_limit_ns;
+    } else if (!vm->hit_instr && vm->time_limit_ns > 0 &&
+               cs_time_mono_ns() > vm->deadline_ns) {
+        vm->hit_time = true;
+        vm->instr_used = vm->limits.instructions + 1;
+    }
     if (vm->instr_used > vm->limits.instructions && !vm->hit_instr) {
         vm->hit_instr = true;
         note_limit(vm, CS_LUA_FAIL_INSTRUCTIONS);
@@ -292,18 +317,11 @@ static int call_original(lua_State *L)
     return f(L);
 }
 
-/* Charge for the `n` results on top: one unit each, plus their bytes. */
+/* Charge one unit per result on top (their bytes were charged by the
+ * allocator when they were made). */
 static void charge_results(lua_State *L, int n)
 {
-    uint64_t units = (uint64_t)n;
-    int top = lua_gettop(L);
-
-    for (int i = top - n + 1; i <= top; i++) {
-        if (lua_type(L, i) == LUA_TSTRING) {
-            units += lua_rawlen(L, i) / CHARGE_BYTES;
-        }
-    }
-    charge(L, cs_vm_from(L), units);
+    charge(L, cs_vm_from(L), (uint64_t)n);
 }
 
 /* Library function whose cost is what it produces.     [-?, +?, v] */
@@ -332,11 +350,41 @@ static int w_scan(lua_State *L)
     return n;
 }
 
-/* pcall, xpcall, coroutine.resume, coroutine.close: refuse to catch once a
- * limit is hit.                                         [-?, +?, v] */
+/* pcall, coroutine.resume, coroutine.close: refuse to catch once a limit
+ * is hit.                                               [-?, +?, v] */
 static int w_guarded(lua_State *L)
 {
     check_sticky(L, cs_vm_from(L));
+    return call_original(L);
+}
+
+/* The script's xpcall handler, behind a guard (upvalue 1). An error raised
+ * from the count hook reaches the handler with hooks still disabled, so a
+ * looping handler would never be stopped: once a limit is hit the error
+ * passes through unhandled instead.                     [-1, +1, e] */
+static int guarded_handler(lua_State *L)
+{
+    struct cs_vm *vm = cs_vm_from(L);
+
+    if (vm->hit_instr || mem_limited(vm)) {
+        lua_settop(L, 1);
+        return 1;
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    return 1;
+}
+
+/* xpcall(f, handler, ...): guarded like pcall, with the handler wrapped.
+ *                                                       [-?, +?, v] */
+static int w_xpcall(lua_State *L)
+{
+    check_sticky(L, cs_vm_from(L));
+    luaL_checktype(L, 2, LUA_TFUNCTION);
+    lua_pushvalue(L, 2);
+    lua_pushcclosure(L, guarded_handler, 1);
+    lua_replace(L, 2);
     return call_original(L);
 }
 
@@ -386,10 +434,11 @@ static int w_randomseed(lua_State *L)
 static int w_rep(lua_State *L)
 {
     size_t len, seplen;
+    lua_Integer count;
     int n;
 
     luaL_checklstring(L, 1, &len);
-    lua_Integer count = luaL_checkinteger(L, 2);
+    count = luaL_checkinteger(L, 2);
     luaL_optlstring(L, 3, "", &seplen);
     charge(L, cs_vm_from(L), 0);
     if (count <= 0 || (len == 0 && seplen == 0)) {
@@ -533,6 +582,7 @@ static int l_table_remove(lua_State *L)
  * reference). A first cheap bound uses the subject length as the run of
  * every class; only when that is too big are the real runs measured. */
 
+#define PATTERN_STEPS_PER_CHARGE 128   /* estimated steps per instruction */
 #define PAT_QUANT_MAX 32   /* quantified classes measured; more: worst */
 #define PAT_SCAN_MAX 8     /* distinct classes whose runs are measured */
 
@@ -560,6 +610,7 @@ static bool class_matches(int c, int cl)
     case 'u': res = isupper(c); break;
     case 'w': res = isalnum(c); break;
     case 'x': res = isxdigit(c); break;
+    case 'z': res = c == 0; break;   /* deprecated, still in 5.4 */
     default: return cl == c;
     }
     if (isupper(cl)) {
@@ -651,35 +702,55 @@ static size_t longest_run(const struct pat_class *c, const unsigned char *s,
     return best;
 }
 
+#define PAT_TAIL_MAX 16    /* fixed items after the last quantifier */
+
 struct pat_shape {
     double items;                 /* steps along one path */
     double linear;                /* %b and back references */
     unsigned optional;            /* '?' items */
     unsigned nquant;              /* '*', '+', '-' items */
     struct pat_class quant[PAT_QUANT_MAX];
+    bool last_lazy;               /* the last quantifier is '-' */
+    bool tail_fixed;              /* only plain classes follow it */
+    unsigned ntail;
+    const unsigned char *tail[PAT_TAIL_MAX][2];   /* [start, end) */
 };
 
+static void class_set(struct pat_class *c, const unsigned char *p,
+                      const unsigned char *ep)
+{
+    memset(c, 0, sizeof *c);
+    for (int b = 0; b < 256; b++) {
+        if (item_matches(b, p, ep)) {
+            c->set[b >> 3] |= (unsigned char)(1u << (b & 7));
+        }
+    }
+}
+
+/* Count the items of a pattern, keep the classes of its quantifiers, and
+ * note whether only plain single-char classes follow the last one. A
+ * malformed pattern stops the scan (Lua raises its own error). */
 static void parse_pattern(const unsigned char *p, const unsigned char *end,
                           struct pat_shape *sh)
 {
     while (p < end) {
         const unsigned char *ep;
 
-        if (*p == '(' || *p == ')' || (*p == '$' && p + 1 == end)) {
+        if (*p == '(' || *p == ')') {
+            p++;
+            continue;
+        }
+        if (*p == '$' && p + 1 == end) {
+            sh->tail_fixed = false;   /* the tail matches only at the end */
             p++;
             continue;
         }
         if (*p == '%' && p + 1 < end) {
-            if (p[1] == 'b') {
+            if (p[1] == 'b' || (p[1] >= '0' && p[1] <= '9')) {
                 sh->linear++;
                 sh->items++;
-                p = end - p > 4 ? p + 4 : end;
-                continue;
-            }
-            if (p[1] >= '0' && p[1] <= '9') {
-                sh->linear++;
-                sh->items++;
-                p += 2;
+                sh->tail_fixed = false;
+                p = p[1] != 'b' ? p + 2 : end - p > 4 ? p + 4 : end;
                 continue;
             }
             if (p[1] == 'f') {
@@ -688,6 +759,7 @@ static void parse_pattern(const unsigned char *p, const unsigned char *end,
                     return;
                 }
                 sh->items++;
+                sh->tail_fixed = false;
                 p = ep;
                 continue;
             }
@@ -699,22 +771,54 @@ static void parse_pattern(const unsigned char *p, const unsigned char *end,
         sh->items++;
         if (ep < end && (*ep == '*' || *ep == '+' || *ep == '-')) {
             if (sh->nquant < PAT_QUANT_MAX) {
-                struct pat_class *c = &sh->quant[sh->nquant];
-                memset(c, 0, sizeof *c);
-                for (int b = 0; b < 256; b++) {
-                    if (item_matches(b, p, ep)) {
-                        c->set[b >> 3] |= (unsigned char)(1u << (b & 7));
-                    }
-                }
+                class_set(&sh->quant[sh->nquant], p, ep);
             }
             sh->nquant++;
+            sh->last_lazy = *ep == '-';
+            sh->tail_fixed = true;
+            sh->ntail = 0;
             ep++;
         } else if (ep < end && *ep == '?') {
             sh->optional++;
+            sh->tail_fixed = false;
             ep++;
+        } else if (sh->ntail < PAT_TAIL_MAX) {
+            sh->tail[sh->ntail][0] = p;
+            sh->tail[sh->ntail++][1] = ep;
+        } else {
+            sh->tail_fixed = false;
         }
         p = ep;
     }
+}
+
+/* A lazy quantifier followed only by plain classes (".-\n") stops at the
+ * first place where that tail matches, so from entry point p it tries at
+ * most min(run of its class from p, distance to the next tail match) + 1
+ * times. The largest such count over all p, by one backward pass. */
+static double lazy_tail_factor(const struct pat_shape *sh,
+                               const struct pat_class *c,
+                               const unsigned char *s, size_t len)
+{
+    struct pat_class tail[PAT_TAIL_MAX];
+    size_t run = 0, dist = SIZE_MAX, best = 0;
+
+    for (unsigned k = 0; k < sh->ntail; k++) {
+        class_set(&tail[k], sh->tail[k][0], sh->tail[k][1]);
+    }
+    for (size_t i = len + 1; i-- > 0;) {
+        bool tail_here = i + sh->ntail <= len;
+        for (unsigned k = 0; tail_here && k < sh->ntail; k++) {
+            tail_here = set_has(&tail[k], s[i + k]);
+        }
+        run = i < len && set_has(c, s[i]) ? run + 1 : 0;
+        dist = tail_here ? 0 : dist == SIZE_MAX ? SIZE_MAX : dist + 1;
+        size_t tries = run < dist ? run : dist;
+        if (tries > best) {
+            best = tries;
+        }
+    }
+    return (double)best + 1;
 }
 
 /* Worst-case steps of matching `pat` against `s` (capped just above the
@@ -754,6 +858,12 @@ static double pattern_cost(const char *s, size_t ls, const char *pat,
     }
     for (unsigned i = 0; i < sh.nquant && cost <= cap; i++) {
         double run = n;
+        if (i + 1 == sh.nquant && i < PAT_QUANT_MAX && sh.last_lazy &&
+            sh.tail_fixed) {
+            cost *= lazy_tail_factor(&sh, &sh.quant[i],
+                                     (const unsigned char *)s, ls);
+            continue;
+        }
         if (i < PAT_QUANT_MAX) {
             unsigned k;
             for (k = 0; k < nscanned; k++) {
@@ -785,15 +895,19 @@ static int pattern_call(lua_State *L, enum pat_op op)
     const char *s = luaL_checklstring(L, 1, &ls);
     const char *pat = luaL_checklstring(L, 2, &lp);
     bool plain = op == PAT_FIND && lua_toboolean(L, 4);
+    double cost;
     int n;
 
-    charge(L, cs_vm_from(L), ls / CHARGE_BYTES);
-    if (pattern_cost(s, ls, pat, lp, plain, op != PAT_GMATCH) >
-        CS_LUA_PATTERN_COST_MAX) {
+    /* Pays for the analysis below. */
+    charge(L, cs_vm_from(L), (ls + lp) / CHARGE_BYTES);
+    cost = pattern_cost(s, ls, pat, lp, plain, op != PAT_GMATCH);
+    if (cost > CS_LUA_PATTERN_COST_MAX) {
         return luaL_error(L, "pattern too complex for subject length "
-                             "(%d bytes)", (int)(ls > 0x7fffffff ? 0x7fffffff
-                                                                 : ls));
+                             "(%I bytes)", (lua_Integer)ls);
     }
+    /* The bound is pessimistic, so only a fraction of it is charged; this
+     * still keeps a loop of costly matches within the budget. */
+    charge(L, cs_vm_from(L), (uint64_t)(cost / PATTERN_STEPS_PER_CHARGE));
     n = call_original(L);
     charge_results(L, n);
     return n;
@@ -1070,7 +1184,7 @@ static const struct lib_fn base_fns[] = {
     { "pcall", w_guarded }, { "rawequal", NULL }, { "rawget", NULL },
     { "rawlen", NULL }, { "rawset", NULL }, { "select", NULL },
     { "setmetatable", w_setmetatable }, { "tonumber", w_scan },
-    { "tostring", w_results }, { "type", NULL }, { "xpcall", w_guarded },
+    { "tostring", w_results }, { "type", NULL }, { "xpcall", w_xpcall },
     { "_VERSION", NULL }, { NULL, NULL }
 };
 
@@ -1259,44 +1373,74 @@ static const char *const failure_keys[] = {
     [CS_LUA_FAIL_SYNTAX] = "syntax",
 };
 
+/* "where: text", or "text" when where is NULL. A long text keeps its head
+ * and its tail, where nested errors (coroutine.wrap, require) put the
+ * cause. */
+static void format_message(char *msg, size_t size, const char *where,
+                           const char *text)
+{
+    size_t len = strlen(text);
+    size_t keep = size / 2 - 48;
+
+    if (len < size - 64) {
+        snprintf(msg, size, "%s%s%s", where != NULL ? where : "",
+                 where != NULL ? ": " : "", text);
+        return;
+    }
+    snprintf(msg, size, "%s%s%.*s ... %s", where != NULL ? where : "",
+             where != NULL ? ": " : "", (int)keep, text, text + len - keep);
+}
+
 /* Log and count one failed call; the error object (if any) is on top. */
 static void report_failure(struct cs_vm *vm, const struct call_ctx *ctx,
                            enum cs_lua_failure failure, bool have_obj)
 {
     lua_State *L = vm->L;
     char msg[MESSAGE_MAX];
-    const char *where;
+    const char *where, *who;
 
     switch (failure) {
     case CS_LUA_FAIL_INSTRUCTIONS:
-        vm->counters.instruction_limit_hits++;
         where = vm->limit_where[0] != '\0' ? vm->limit_where : ctx->loc;
-        snprintf(msg, sizeof msg, "%s: instruction limit exceeded (%llu "
-                 "per call)", where,
-                 (unsigned long long)vm->limits.instructions);
+        if (vm->hit_time) {
+            snprintf(msg, sizeof msg, "%s: instruction limit exceeded (ran "
+                     "longer than %lld ms)", where,
+                     (long long)(vm->time_limit_ns / CS_NS_PER_MS));
+        } else {
+            snprintf(msg, sizeof msg, "%s: instruction limit exceeded (%llu "
+                     "per call)", where,
+                     (unsigned long long)vm->limits.instructions);
+        }
         break;
     case CS_LUA_FAIL_MEMORY:
-        vm->counters.memory_limit_hits++;
         where = vm->err_where[0] != '\0' ? vm->err_where : ctx->loc;
         snprintf(msg, sizeof msg, "%s: memory limit exceeded (%zu bytes)",
                  where, vm->limits.memory_bytes);
         break;
     default: {
         const char *text = "(no error object)";
-        vm->counters.runtime_errors++;
         if (have_obj && lua_type(L, -1) == LUA_TSTRING) {
             text = lua_tostring(L, -1);
         } else if (have_obj) {
             text = "(error object is not a string)";
         }
         if (has_position(text)) {
-            snprintf(msg, sizeof msg, "%s", text);
+            where = NULL;
         } else {
             where = vm->err_where[0] != '\0' ? vm->err_where : ctx->loc;
-            snprintf(msg, sizeof msg, "%s: %s", where, text);
         }
+        format_message(msg, sizeof msg, where, text);
         break;
     }
+    }
+    if (!ctx->internal) {
+        if (failure == CS_LUA_FAIL_INSTRUCTIONS) {
+            vm->counters.instruction_limit_hits++;
+        } else if (failure == CS_LUA_FAIL_MEMORY) {
+            vm->counters.memory_limit_hits++;
+        } else {
+            vm->counters.runtime_errors++;
+        }
     }
     if (ctx->errbuf != NULL && ctx->errsize > 0) {
         snprintf(ctx->errbuf, ctx->errsize, "%s", msg);
@@ -1305,7 +1449,7 @@ static void report_failure(struct cs_vm *vm, const struct call_ctx *ctx,
         cs_log_error(ctx->who, "%s", msg);
         return;
     }
-    const char *who = intern_name(ctx->who);
+    who = intern_name(ctx->who);
     if (who != NULL) {
         cs_log_limited(CS_LOG_ERROR, who, failure_keys[failure], "%s", msg);
     } else {
@@ -1317,6 +1461,8 @@ static void report_failure(struct cs_vm *vm, const struct call_ctx *ctx,
 static void reset_call_state(struct cs_vm *vm)
 {
     vm->instr_used = 0;
+    vm->deadline_ns = 0;   /* armed by the first count hook of the call */
+    vm->hit_time = false;
     vm->hit_instr = false;
     vm->hit_mem = false;
     vm->mem_pending = false;
@@ -1345,7 +1491,9 @@ static enum cs_err protected_call(struct cs_vm *vm, int nargs, int nres,
     if (outer) {
         reset_call_state(vm);
     }
-    vm->counters.calls++;
+    if (!ctx->internal) {
+        vm->counters.calls++;
+    }
     if (!lua_checkstack(L, LUA_MINSTACK)) {
         /* Unlimited here (depth 0 or already inside a call's stack). */
         lua_settop(L, base - 1);
@@ -1418,7 +1566,9 @@ void cs_vm_limits_default(struct cs_vm_limits *limits)
 struct cs_vm *cs_vm_new(const struct cs_vm_limits *limits,
                         const char *lua_dir)
 {
-    struct call_ctx ctx = { .who = LOG_SANDBOX, .loc = "sandbox setup" };
+    struct call_ctx ctx = {
+        .who = LOG_SANDBOX, .loc = "sandbox setup", .internal = true,
+    };
     struct cs_vm *vm;
     lua_State *L;
     uint64_t step;
@@ -1435,6 +1585,8 @@ struct cs_vm *cs_vm_new(const struct cs_vm_limits *limits,
     step = limits->instructions / 1000;
     vm->hook_step = step < 1 ? 1 : step > HOOK_STEP_MAX ? HOOK_STEP_MAX
                                                         : (int)step;
+    cs_vm_set_time_limit(vm, (uint32_t)(TIME_LIMIT_BASE_MS +
+                                        limits->instructions / 1000));
     L = lua_newstate(vm_alloc, vm);
     if (L == NULL) {
         cs_log_error(LOG_SANDBOX, "cannot create a Lua state");
@@ -1450,7 +1602,6 @@ struct cs_vm *cs_vm_new(const struct cs_vm_limits *limits,
         cs_vm_free(vm);
         return NULL;
     }
-    memset(&vm->counters, 0, sizeof vm->counters);
     lua_gc(L, LUA_GCCOLLECT);   /* drop the unused library parts */
     return vm;
 }
@@ -1490,6 +1641,11 @@ size_t cs_vm_memory_used(const struct cs_vm *vm)
 void cs_vm_collect(struct cs_vm *vm)
 {
     lua_gc(vm->L, LUA_GCCOLLECT);
+}
+
+void cs_vm_set_time_limit(struct cs_vm *vm, uint32_t ms)
+{
+    vm->time_limit_ns = (int64_t)ms * CS_NS_PER_MS;
 }
 
 void cs_vm_set_user(struct cs_vm *vm, void *user)
@@ -1564,12 +1720,13 @@ enum cs_err cs_vm_run_script(struct cs_vm *vm, const char *chunkname,
         .errbuf = errbuf, .errsize = errsize,
     };
 
+    cs_require(chunkname != NULL && src != NULL && logger != NULL);
     if (errbuf != NULL && errsize > 0) {
         errbuf[0] = '\0';
     }
     if (!lua_checkstack(vm->L, 2)) {
         cs_log_error(logger, "%s: no Lua stack space", ctx.loc);
-        return CS_ERR_NOMEM;
+        return CS_ERR_LIMIT;
     }
     lua_pushcfunction(vm->L, run_script_body);
     lua_pushlightuserdata(vm->L, &job);
@@ -1580,16 +1737,18 @@ enum cs_err cs_lua_call(struct cs_vm *vm, const char *who, int nargs,
                         int nres, enum cs_lua_failure *failure)
 {
     lua_State *L = vm->L;
-    char loc[LUA_IDSIZE + 8];
     int fn = lua_gettop(L) - nargs;
-    struct call_ctx ctx = { .who = who, .loc = loc, .limited_log = true };
+    struct call_ctx ctx = { .who = who, .loc = who, .limited_log = true };
     lua_Debug ar;
 
-    snprintf(loc, sizeof loc, "%s", who);
+    cs_require(who != NULL);
+    /* `ar` lives until we return, so the location is borrowed, not
+     * formatted: this runs once per rule call and is needed only when
+     * the call fails. */
     if (fn >= 1 && lua_type(L, fn) == LUA_TFUNCTION && lua_checkstack(L, 1)) {
         lua_pushvalue(L, fn);
         if (lua_getinfo(L, ">S", &ar) && ar.what[0] != 'C') {
-            snprintf(loc, sizeof loc, "%s", ar.short_src);
+            ctx.loc = ar.short_src;
         }
     }
     return protected_call(vm, nargs, nres, &ctx, failure);
@@ -1630,7 +1789,9 @@ enum cs_err cs_vm_add_functions(struct cs_vm *vm, const char *ns,
                                 const luaL_Reg *funcs)
 {
     struct add_job job = { ns, funcs };
-    struct call_ctx ctx = { .who = LOG_SANDBOX, .loc = "adding functions" };
+    struct call_ctx ctx = {
+        .who = LOG_SANDBOX, .loc = "adding functions", .internal = true,
+    };
 
     if (ns != NULL && strcmp(ns, LUA_STRLIBNAME) == 0) {
         cs_log_error(LOG_SANDBOX, "cannot add functions to 'string'");

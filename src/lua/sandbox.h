@@ -90,7 +90,16 @@ enum cs_err cs_lua_call(struct cs_vm *vm, const char *who, int nargs,
 /* Run a full GC cycle (outside any script call). */
 void cs_vm_collect(struct cs_vm *vm);
 
-/* ---- Additions for bindings and loaders -------------------------------
+/* ---- Additions for bindings and loaders --------------------------------
+ *
+ * What scripts get: base (assert error getmetatable ipairs next pairs
+ * pcall rawequal rawget rawlen rawset select setmetatable tonumber
+ * tostring type xpcall _VERSION), string (no dump), table, math, utf8,
+ * coroutine, and our print, require and cs.now. Not load/loadfile/dofile,
+ * collectgarbage, warn, io, os, package or debug. setmetatable refuses a
+ * metatable with __gc (finalizers run outside any budget);
+ * math.randomseed needs an argument (the generator starts from a fixed
+ * seed, for replays); table.sort refuses tables with __len.
  *
  * Environments: every cs_vm_run_script gets a fresh table holding its own
  * copies of the allowed globals and of the library tables (string, table,
@@ -98,18 +107,27 @@ void cs_vm_collect(struct cs_vm *vm);
  * replaces string.upper or rawsets _G only changes itself. Method calls
  * on strings ("x"):upper() go through a private copy of the string library
  * that no script can reach or change (so string.trim = f does not make
- * ("x"):trim() work). require(name) loads <lua_dir>/<a/b>.lua for names
- * matching ^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$, text only, at most
+ * ("x"):trim() work), and getmetatable("") is false. require(name) loads
+ * <lua_dir>/<a/b>.lua for names matching
+ * ^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$, text only, at most
  * CS_LUA_MODULE_MAX_BYTES, into its own fresh environment; results are
  * cached per script environment (a module's table is never shared between
  * two scripts), and a module that failed keeps failing in that script.
  *
- * Budget: besides the count hook, C library functions whose work is not
- * visible to the hook are charged to the budget (about one instruction per
- * 64 bytes produced or scanned, one per element moved or sorted, and one
- * hook interval per coroutine created); Lua patterns whose worst-case
- * backtracking on the subject exceeds CS_LUA_PATTERN_COST_MAX steps fail
- * with "pattern too complex for subject length". */
+ * Limits: a refused allocation counts as a memory hit once Lua's emergency
+ * collection could not make room (garbage alone never fails a script).
+ * After any hit, pcall, xpcall, coroutine.resume and coroutine.close raise
+ * instead of catching, and an xpcall handler is no longer run. Work the
+ * count hook cannot see is charged to the instruction budget: one
+ * instruction per 64 bytes allocated (string building, table growth) or
+ * scanned by a C function, one per element a C function moves, sorts or
+ * returns, and one hook interval per coroutine created. Lua patterns whose
+ * worst-case backtracking on the subject exceeds CS_LUA_PATTERN_COST_MAX
+ * steps fail with "pattern too complex for subject length"; others cost
+ * one instruction per 128 steps of that (pessimistic) estimate. A call
+ * still running past a wall-clock backstop (default 1 s + 1 us per
+ * budgeted instruction; comparing two long strings is one instruction)
+ * fails as an instruction-limit hit too. */
 #define CS_LUA_MODULE_MAX_BYTES (1024 * 1024)
 #define CS_LUA_PATTERN_COST_MAX 1e8
 
@@ -122,6 +140,11 @@ void cs_vm_collect(struct cs_vm *vm);
  * them. */
 enum cs_err cs_vm_add_functions(struct cs_vm *vm, const char *ns,
                                 const luaL_Reg *funcs);
+
+/* Wall-clock backstop per call in ms (0: none). Replays stay
+ * deterministic unless a call runs this long; keep it far above normal
+ * call times. */
+void cs_vm_set_time_limit(struct cs_vm *vm, uint32_t ms);
 
 /* An opaque pointer for bindings (e.g. the engine's registries), read back
  * inside Lua-callable C functions with cs_vm_user(L). Not owned. */

@@ -6,7 +6,7 @@
 #include <string.h>
 
 struct scanner {
-    const char *base, *p, *end;   /* p: next unread byte */
+    const char *base, *end;
     struct cs_json_tok *toks;
     uint32_t cap, count;
     unsigned max_depth;
@@ -42,17 +42,19 @@ static inline bool is_class(const char *p, uint8_t cls)
     return (byte_class[(unsigned char)*p] & cls) != 0;
 }
 
-/* Records the error; every caller unwinds on false. */
-static bool fail_at(struct scanner *sc, enum cs_json_status st,
-                    const char *at)
+/* Every scan_* function takes the position of its value and returns the
+ * position after it, or NULL once an error is recorded; keeping the
+ * position in a register instead of the struct is most of the speed. */
+static const char *fail_at(struct scanner *sc, enum cs_json_status st,
+                           const char *at)
 {
     sc->status = st;
     sc->error_offset = (size_t)(at - sc->base);
-    return false;
+    return NULL;
 }
 
 /* Running out of input is truncation; anything else is a syntax error. */
-static bool fail_here(struct scanner *sc, const char *p)
+static const char *fail_here(struct scanner *sc, const char *p)
 {
     if (p >= sc->end) {
         return fail_at(sc, CS_JSON_ETRUNC, sc->end);
@@ -89,12 +91,24 @@ static inline struct cs_json_tok *new_tok(struct scanner *sc,
     return t;
 }
 
-/* The escape after the backslash at p[-1]; returns the byte after it. */
+/* A scalar token ending at `end`; false when the array is full. */
+static inline bool store_scalar(struct scanner *sc, enum cs_json_type type,
+                                const char *start, const char *end)
+{
+    struct cs_json_tok *t = new_tok(sc, type, start);
+
+    if (t == NULL) {
+        return false;
+    }
+    t->end = (uint32_t)(end - sc->base);
+    return true;
+}
+
+/* The escape after a backslash; p is on the byte after the backslash. */
 static const char *scan_escape(struct scanner *sc, const char *p)
 {
     if (p >= sc->end) {
-        fail_here(sc, p);
-        return NULL;
+        return fail_here(sc, p);
     }
     switch (*p) {
     case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r':
@@ -104,24 +118,23 @@ static const char *scan_escape(struct scanner *sc, const char *p)
         p++;
         for (int i = 0; i < 4; i++, p++) {
             if (p >= sc->end || !is_class(p, C_HEX)) {
-                fail_here(sc, p);
-                return NULL;
+                return fail_here(sc, p);
             }
         }
         return p;
     default:
-        fail_at(sc, CS_JSON_ESYNTAX, p);
-        return NULL;
+        return fail_at(sc, CS_JSON_ESYNTAX, p);
     }
 }
 
-/* String starting at the opening quote. Bytes >= 0x80 pass unchecked:
- * the venues only look at ASCII fields and copy the rest verbatim. */
-static bool scan_string(struct scanner *sc, bool store)
+/* String at its opening quote. Bytes >= 0x80 pass unchecked: the venues
+ * only look at ASCII fields and copy the rest verbatim. */
+static const char *scan_string(struct scanner *sc, const char *p, bool store)
 {
-    const char *open = sc->p, *p = open + 1, *end = sc->end;
+    const char *open = p, *end = sc->end;
     bool escaped = false;
 
+    p++;
     for (;;) {
         /* Plain characters are the common case; move through them fast. */
         while (p < end && !is_class(p, C_STOP)) {
@@ -137,29 +150,24 @@ static bool scan_string(struct scanner *sc, bool store)
             return fail_at(sc, CS_JSON_ESYNTAX, p);     /* control byte */
         }
         escaped = true;
-        p = scan_escape(sc, p + 1);
-        if (p == NULL) {
-            return false;
+        if ((p = scan_escape(sc, p + 1)) == NULL) {
+            return NULL;
         }
     }
     if (store) {
-        struct cs_json_tok *t = new_tok(sc, CS_JSON_STRING, open + 1);
-        if (t == NULL) {
-            return false;
+        if (!store_scalar(sc, CS_JSON_STRING, open + 1, p)) {
+            return NULL;
         }
-        t->end = (uint32_t)(p - sc->base);
-        t->escaped = escaped;
+        sc->toks[sc->count - 1].escaped = escaped;
     }
-    sc->p = p + 1;                      /* past the closing quote */
-    return true;
+    return p + 1;                       /* past the closing quote */
 }
 
-/* One or more digits; returns the byte after them or NULL. */
-static const char *scan_digits(struct scanner *sc, const char *p)
+/* One or more digits. */
+static inline const char *scan_digits(struct scanner *sc, const char *p)
 {
     if (p >= sc->end || !is_class(p, C_DIGIT)) {
-        fail_here(sc, p);
-        return NULL;
+        return fail_here(sc, p);
     }
     do {
         p++;
@@ -168,9 +176,9 @@ static const char *scan_digits(struct scanner *sc, const char *p)
 }
 
 /* -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
-static bool scan_number(struct scanner *sc, bool store)
+static const char *scan_number(struct scanner *sc, const char *p, bool store)
 {
-    const char *start = sc->p, *p = start, *end = sc->end;
+    const char *start = p, *end = sc->end;
 
     if (*p == '-') {
         p++;
@@ -178,10 +186,10 @@ static bool scan_number(struct scanner *sc, bool store)
     if (p < end && *p == '0') {
         p++;
     } else if ((p = scan_digits(sc, p)) == NULL) {
-        return false;
+        return NULL;
     }
     if (p < end && *p == '.' && (p = scan_digits(sc, p + 1)) == NULL) {
-        return false;
+        return NULL;
     }
     if (p < end && (*p == 'e' || *p == 'E')) {
         p++;
@@ -189,142 +197,125 @@ static bool scan_number(struct scanner *sc, bool store)
             p++;
         }
         if ((p = scan_digits(sc, p)) == NULL) {
-            return false;
+            return NULL;
         }
     }
-    if (store) {
-        struct cs_json_tok *t = new_tok(sc, CS_JSON_NUMBER, start);
-        if (t == NULL) {
-            return false;
-        }
-        t->end = (uint32_t)(p - sc->base);
+    if (store && !store_scalar(sc, CS_JSON_NUMBER, start, p)) {
+        return NULL;
     }
-    sc->p = p;
-    return true;
+    return p;
 }
 
-static bool scan_literal(struct scanner *sc, const char *word, size_t n,
-                         enum cs_json_type type, bool store)
+static const char *scan_literal(struct scanner *sc, const char *p,
+                                const char *word, size_t n,
+                                enum cs_json_type type, bool store)
 {
-    const char *start = sc->p, *p = start;
+    const char *start = p;
 
     for (size_t i = 0; i < n; i++, p++) {
         if (p >= sc->end || *p != word[i]) {
             return fail_here(sc, p);
         }
     }
-    if (store) {
-        struct cs_json_tok *t = new_tok(sc, type, start);
-        if (t == NULL) {
-            return false;
-        }
-        t->end = (uint32_t)(p - sc->base);
+    if (store && !store_scalar(sc, type, start, p)) {
+        return NULL;
     }
-    sc->p = p;
-    return true;
+    return p;
 }
 
-static bool scan_value(struct scanner *sc, unsigned depth, bool store);
+static const char *scan_value(struct scanner *sc, const char *p,
+                              unsigned depth, bool store);
 
-/* `"key" :` inside an object, leaving sc->p on the value. */
-static bool scan_key(struct scanner *sc, bool store)
+/* One object member, `"key" : value`, from the key's opening quote. */
+static const char *scan_member(struct scanner *sc, const char *p,
+                               unsigned depth, bool store)
 {
-    const char *p = skip_ws(sc->p, sc->end);
-
     if (p >= sc->end || *p != '"') {
         return fail_here(sc, p);
     }
-    sc->p = p;
-    if (!scan_string(sc, store)) {
-        return false;
+    if ((p = scan_string(sc, p, store)) == NULL) {
+        return NULL;
     }
-    p = skip_ws(sc->p, sc->end);
+    p = skip_ws(p, sc->end);
     if (p >= sc->end || *p != ':') {
         return fail_here(sc, p);
     }
-    sc->p = p + 1;
-    return true;
+    return scan_value(sc, p + 1, depth + 1, store);
 }
 
-/* Object or array at sc->p; `depth` is its own depth (root = 1). A
- * container past max_depth becomes one skipped token and its contents
- * are validated without being stored. */
-static bool scan_container(struct scanner *sc, unsigned depth, bool store)
+/* Object or array at its opening bracket; `depth` is its own depth (root
+ * = 1). A container past max_depth becomes one skipped token and its
+ * contents are validated without being stored. */
+static const char *scan_container(struct scanner *sc, const char *p,
+                                  unsigned depth, bool store)
 {
-    const char *open = sc->p, *p;
-    bool is_object = *open == '{';
+    const char *open = p, *end = sc->end;
+    bool is_object = *p == '{';
     char close = is_object ? '}' : ']';
     bool skip = store && sc->max_depth != 0 && depth > sc->max_depth;
-    bool inner_store = store && !skip;
-    struct cs_json_tok *t = NULL;
+    bool inner = store && !skip;
     uint32_t index = sc->count, size = 0;
 
     if (depth > CS_JSON_MAX_NEST) {
         return fail_at(sc, CS_JSON_EDEPTH, open);
     }
-    if (store && (t = new_tok(sc, is_object ? CS_JSON_OBJECT : CS_JSON_ARRAY,
-                              open)) == NULL) {
-        return false;
+    if (store && new_tok(sc, is_object ? CS_JSON_OBJECT : CS_JSON_ARRAY,
+                         open) == NULL) {
+        return NULL;
     }
-    p = skip_ws(open + 1, sc->end);
-    if (p < sc->end && *p == close) {
+    p = skip_ws(p + 1, end);
+    if (p < end && *p == close) {
         p++;
     } else {
-        sc->p = p;
         for (;;) {
-            if (is_object && !scan_key(sc, inner_store)) {
-                return false;
-            }
-            if (!scan_value(sc, depth + 1, inner_store)) {
-                return false;
+            p = is_object ? scan_member(sc, p, depth, inner)
+                          : scan_value(sc, p, depth + 1, inner);
+            if (p == NULL) {
+                return NULL;
             }
             size++;
-            p = skip_ws(sc->p, sc->end);
-            if (p < sc->end && *p == ',') {
-                sc->p = p + 1;
-                continue;
-            }
-            if (p < sc->end && *p == close) {
+            p = skip_ws(p, end);
+            if (p < end && *p == ',') {
+                p = skip_ws(p + 1, end);
+            } else if (p < end && *p == close) {
                 p++;
                 break;
+            } else {
+                return fail_here(sc, p);
             }
-            return fail_here(sc, p);
         }
     }
-    sc->p = p;
-    if (t != NULL) {
-        /* Children may have been stored after t: index it again. */
-        t = &sc->toks[index];
+    if (store) {
+        struct cs_json_tok *t = &sc->toks[index];
         t->end = (uint32_t)(p - sc->base);
         t->skipped = skip;
         t->size = skip ? 0 : size;
         t->next = sc->count;
     }
-    return true;
+    return p;
 }
 
-static bool scan_value(struct scanner *sc, unsigned depth, bool store)
+static const char *scan_value(struct scanner *sc, const char *p,
+                              unsigned depth, bool store)
 {
-    const char *p = skip_ws(sc->p, sc->end);
-
-    sc->p = p;
+    p = skip_ws(p, sc->end);
     if (p >= sc->end) {
         return fail_at(sc, CS_JSON_ETRUNC, sc->end);
     }
     switch (*p) {
     case '"':
-        return scan_string(sc, store);
+        return scan_string(sc, p, store);
     case '{': case '[':
-        return scan_container(sc, depth, store);
+        return scan_container(sc, p, depth, store);
     case 't':
-        return scan_literal(sc, "true", 4, CS_JSON_TRUE, store);
+        return scan_literal(sc, p, "true", 4, CS_JSON_TRUE, store);
     case 'f':
-        return scan_literal(sc, "false", 5, CS_JSON_FALSE, store);
+        return scan_literal(sc, p, "false", 5, CS_JSON_FALSE, store);
     case 'n':
-        return scan_literal(sc, "null", 4, CS_JSON_NULL, store);
+        return scan_literal(sc, p, "null", 4, CS_JSON_NULL, store);
     default:
         if (*p == '-' || is_class(p, C_DIGIT)) {
-            return scan_number(sc, store);
+            return scan_number(sc, p, store);
         }
         return fail_at(sc, CS_JSON_ESYNTAX, p);
     }
@@ -335,20 +326,21 @@ enum cs_json_status cs_json_parse(struct cs_json *js, const char *src,
                                   uint32_t cap, unsigned max_depth)
 {
     struct scanner sc = {
-        .base = src, .p = src, .end = src + len, .toks = toks, .cap = cap,
+        .base = src, .end = src + len, .toks = toks, .cap = cap,
         .count = 0, .max_depth = max_depth, .status = CS_JSON_OK,
         .error_offset = 0,
     };
+    const char *p;
 
     if (src == NULL) {
         len = 0;
-        sc.base = sc.p = sc.end = "";
+        sc.base = sc.end = "";
     }
     /* Token offsets are 32-bit; no frame comes close to 4 GiB. */
     if (len > UINT32_MAX - 1) {
         fail_at(&sc, CS_JSON_ESYNTAX, sc.base);
-    } else if (scan_value(&sc, 1, true)) {
-        const char *p = skip_ws(sc.p, sc.end);
+    } else if ((p = scan_value(&sc, sc.base, 1, true)) != NULL) {
+        p = skip_ws(p, sc.end);
         if (p != sc.end) {
             fail_at(&sc, CS_JSON_ESYNTAX, p);
         }

@@ -134,8 +134,8 @@ static bool read_zone(const char *text, size_t len, size_t *pos,
 bool cs_time_parse_iso8601(const char *text, size_t len, int64_t *ns_out)
 {
     size_t pos = 0;
-    int year, month, day, hour, minute, second;
-    int64_t frac_ns, offset_s, secs;
+    int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+    int64_t frac_ns = 0, offset_s = 0, secs;
 
     if (text == NULL) {
         return false;

@@ -10,6 +10,17 @@
 
 #define EXCHANGE "binance"
 
+/* What the parser decides, for readers of its output:
+ * - trade/aggTrade: price p, qty q, time T (trade time), seq t / a.
+ *   Tickers: price c, time E, no seq; 24hrTicker adds bid b, ask a and
+ *   qty Q (last trade qty). bookTicker: quote, seq u, ts_ns 0 (the spot
+ *   stream has no time; the futures form's E is used when present).
+ * - A bid or ask of 0 is an empty book side and reported as absent.
+ * - Times above 10^14 are taken as µs (timeUnit=MICROSECOND), else ms.
+ * - In `!..@arr` frames one malformed element rejects the frame; past
+ *   CS_VENUE_MAX_TICKS ticks are counted in `dropped`. Arrays with more
+ *   elements than the scratch has tokens (16384) are MALFORMED. */
+
 /* Where one event type keeps its values. An empty key means the event has
  * no such field. The `what` strings are built at compile time so they
  * stay static (they key log rate limits). */
@@ -94,6 +105,56 @@ static bool epoch_to_ns(int64_t v, int64_t *ns)
     return true;
 }
 
+/* An event object with the value token of each one-letter key (every
+ * Binance payload field is one letter), found in one pass over the
+ * members so each field lookup is O(1). -1: absent. */
+struct event {
+    const struct cs_json *js;
+    int obj;
+    int letter[52];
+};
+
+static int letter_slot(char c)
+{
+    if (c >= 'a' && c <= 'z') {
+        return c - 'a';
+    }
+    if (c >= 'A' && c <= 'Z') {
+        return 26 + (c - 'A');
+    }
+    return -1;
+}
+
+static void index_event(struct event *ev, const struct cs_json *js, int obj)
+{
+    uint32_t key = (uint32_t)obj + 1;
+
+    ev->js = js;
+    ev->obj = obj;
+    for (size_t i = 0; i < sizeof ev->letter / sizeof ev->letter[0]; i++) {
+        ev->letter[i] = -1;
+    }
+    for (uint32_t i = 0; i < js->toks[obj].size; i++) {
+        const struct cs_json_tok *k = &js->toks[key];
+        if (k->end - k->start == 1 && !k->escaped) {
+            int slot = letter_slot(js->src[k->start]);
+            /* The first of duplicate keys wins, as in cs_json_get(). */
+            if (slot >= 0 && ev->letter[slot] < 0) {
+                ev->letter[slot] = (int)key + 1;
+            }
+        }
+        key = js->toks[key + 1].next;
+    }
+}
+
+/* Value token of `key` in the event, or -1. */
+static int field(const struct event *ev, const char *key)
+{
+    int slot = key[0] != '\0' && key[1] == '\0' ? letter_slot(key[0]) : -1;
+
+    return slot >= 0 ? ev->letter[slot] : cs_json_get(ev->js, ev->obj, key);
+}
+
 enum num_rule {
     NUM_PRICE,   /* must be > 0 */
     NUM_QTY,     /* >= 0 */
@@ -101,13 +162,14 @@ enum num_rule {
 };
 
 /* A decimal field into (val, text, has); NULL or the static failure. */
-static const char *take_decimal(const struct cs_json *js, int obj,
-                                const char *key, bool required,
-                                enum num_rule rule, struct cs_decimal *val,
-                                struct cs_text *text, bool *has,
-                                const char *missing, const char *bad)
+static const char *take_decimal(const struct event *ev, const char *key,
+                                bool required, enum num_rule rule,
+                                struct cs_decimal *val, struct cs_text *text,
+                                bool *has, const char *missing,
+                                const char *bad)
 {
-    switch (cs_venue_decimal(js, obj, key, rule == NUM_PRICE, val, text)) {
+    switch (cs_venue_decimal(ev->js, field(ev, key), rule == NUM_PRICE, val,
+                             text)) {
     case CS_VENUE_FIELD_OK:
         *has = rule != NUM_SIDE || !cs_decimal_is_zero(*val);
         if (!*has) {
@@ -124,8 +186,8 @@ static const char *take_decimal(const struct cs_json *js, int obj,
     return bad;
 }
 
-static const char *take_time(const struct cs_json *js, int obj,
-                             const struct layout *l, struct cs_tick *t)
+static const char *take_time(const struct event *ev, const struct layout *l,
+                             struct cs_tick *t)
 {
     int tok;
     int64_t v;
@@ -133,31 +195,31 @@ static const char *take_time(const struct cs_json *js, int obj,
     if (l->time[0] == '\0') {
         return NULL;
     }
-    tok = cs_json_get(js, obj, l->time);
+    tok = field(ev, l->time);
     if (tok < 0) {
         return l->missing_time;
     }
-    if (js->toks[tok].type != CS_JSON_NUMBER || !cs_json_int64(js, tok, &v)
-        || !epoch_to_ns(v, &t->ts_ns)) {
+    if (ev->js->toks[tok].type != CS_JSON_NUMBER
+        || !cs_json_int64(ev->js, tok, &v) || !epoch_to_ns(v, &t->ts_ns)) {
         return l->bad_time;
     }
     return NULL;
 }
 
-static const char *take_seq(const struct cs_json *js, int obj,
-                            const struct layout *l, struct cs_tick *t)
+static const char *take_seq(const struct event *ev, const struct layout *l,
+                            struct cs_tick *t)
 {
     int tok;
 
     if (l->seq[0] == '\0') {
         return NULL;
     }
-    tok = cs_json_get(js, obj, l->seq);
+    tok = field(ev, l->seq);
     if (tok < 0) {
         return l->missing_seq;
     }
-    if (js->toks[tok].type != CS_JSON_NUMBER
-        || !cs_json_uint64(js, tok, &t->seq)) {
+    if (ev->js->toks[tok].type != CS_JSON_NUMBER
+        || !cs_json_uint64(ev->js, tok, &t->seq)) {
         return l->bad_seq;
     }
     t->has_seq = true;
@@ -166,83 +228,76 @@ static const char *take_seq(const struct cs_json *js, int obj,
 
 /* Every field checked before anything is written to `out`, so a bad
  * field never leaves half a tick behind. */
-static const char *fill_tick(const struct cs_json *js, int obj,
-                             const struct layout *l, struct cs_tick *t)
+static const char *fill_tick(const struct event *ev, const struct layout *l,
+                             struct cs_tick *t)
 {
     const char *err = NULL;
     bool is_trade = l->kind == CS_TICK_TRADE;
 
-    switch (cs_venue_symbol(js, obj, "s", &t->raw_symbol)) {
+    switch (cs_venue_symbol(ev->js, field(ev, "s"), &t->raw_symbol)) {
     case CS_VENUE_FIELD_OK: break;
     case CS_VENUE_FIELD_ABSENT: return l->missing_s;
     case CS_VENUE_FIELD_BAD: return l->bad_s;
     }
     if (l->price[0] != '\0') {
-        err = take_decimal(js, obj, l->price, true, NUM_PRICE, &t->price,
+        err = take_decimal(ev, l->price, true, NUM_PRICE, &t->price,
                            &t->price_text, &t->has_price, l->missing_price,
                            l->bad_price);
     }
     if (err == NULL && l->qty[0] != '\0') {
-        err = take_decimal(js, obj, l->qty, is_trade, NUM_QTY, &t->qty,
+        err = take_decimal(ev, l->qty, is_trade, NUM_QTY, &t->qty,
                            &t->qty_text, &t->has_qty, l->missing_qty,
                            l->bad_qty);
     }
     if (err == NULL && l->sides) {
-        err = take_decimal(js, obj, "b", l->sides_required, NUM_SIDE, &t->bid,
+        err = take_decimal(ev, "b", l->sides_required, NUM_SIDE, &t->bid,
                            &t->bid_text, &t->has_bid, l->missing_b, l->bad_b);
     }
     if (err == NULL && l->sides) {
-        err = take_decimal(js, obj, "a", l->sides_required, NUM_SIDE, &t->ask,
+        err = take_decimal(ev, "a", l->sides_required, NUM_SIDE, &t->ask,
                            &t->ask_text, &t->has_ask, l->missing_a, l->bad_a);
     }
     if (err == NULL) {
-        err = take_time(js, obj, l, t);
+        err = take_time(ev, l, t);
     }
     if (err == NULL) {
-        err = take_seq(js, obj, l, t);
+        err = take_seq(ev, l, t);
     }
     return err;
 }
 
-static struct result emit(const struct ctx *c, const struct cs_json *js,
-                          int obj, const struct layout *l)
+static struct result emit(const struct ctx *c, const struct event *ev,
+                          const struct layout *l)
 {
-    struct cs_tick tick, *slot;
+    struct cs_tick tick;
     const char *err;
 
-    memset(&tick, 0, sizeof tick);
+    cs_venue_tick_init(&tick, EXCHANGE, c->recv_ns);
     tick.kind = l->kind;
-    err = fill_tick(js, obj, l, &tick);
+    err = fill_tick(ev, l, &tick);
     if (err != NULL) {
         return make(CS_FRAME_MALFORMED, err);
     }
-    slot = cs_venue_out_add(c->out, EXCHANGE, c->recv_ns);
-    if (slot != NULL) {
-        tick.exchange = slot->exchange;
-        tick.recv_ns = slot->recv_ns;
-        *slot = tick;
-    }
+    cs_venue_out_push(c->out, &tick);
     return make(CS_FRAME_DATA, l->event);
 }
 
-/* Objects without `e`: replies to requests, errors, spot bookTicker and
- * partial-depth snapshots. */
+/* Objects without `e`: spot bookTicker (by far the most frequent, so
+ * first), replies to requests, errors and partial-depth snapshots. */
 static struct result classify_untyped(const struct ctx *c,
-                                      const struct cs_json *js, int obj)
+                                      const struct event *ev)
 {
-    /* bookTicker first: it is by far the most frequent of these. */
-    if (cs_json_get(js, obj, "u") >= 0 && cs_json_get(js, obj, "s") >= 0) {
-        return emit(c, js, obj, &book_ticker);
+    if (field(ev, "u") >= 0 && field(ev, "s") >= 0) {
+        return emit(c, ev, &book_ticker);
     }
-    if (cs_json_get(js, obj, "result") >= 0) {
+    if (field(ev, "result") >= 0) {
         return make(CS_FRAME_CONTROL, "request reply");
     }
-    if (cs_json_get(js, obj, "error") >= 0
-        || (cs_json_get(js, obj, "code") >= 0
-            && cs_json_get(js, obj, "msg") >= 0)) {
+    if (field(ev, "error") >= 0
+        || (field(ev, "code") >= 0 && field(ev, "msg") >= 0)) {
         return make(CS_FRAME_CONTROL, "error");
     }
-    if (cs_json_get(js, obj, "lastUpdateId") >= 0) {
+    if (field(ev, "lastUpdateId") >= 0) {
         return make(CS_FRAME_IGNORED, "depth snapshot");
     }
     return make(CS_FRAME_UNKNOWN, "object without event type");
@@ -252,21 +307,23 @@ static struct result classify_untyped(const struct ctx *c,
 static struct result handle_event(struct ctx *c, const struct cs_json *js,
                                   int obj)
 {
+    struct event ev;
     int e;
 
     if (js->toks[obj].type != CS_JSON_OBJECT) {
         return make(CS_FRAME_UNKNOWN, "unexpected JSON value");
     }
-    e = cs_json_get(js, obj, "e");
+    index_event(&ev, js, obj);
+    e = field(&ev, "e");
     if (e < 0) {
-        return classify_untyped(c, js, obj);
+        return classify_untyped(c, &ev);
     }
     if (js->toks[e].type != CS_JSON_STRING) {
         return make(CS_FRAME_MALFORMED, "bad e");
     }
     for (size_t i = 0; i < sizeof layouts / sizeof layouts[0]; i++) {
         if (cs_json_str_eq(js, e, layouts[i].event)) {
-            return emit(c, js, obj, &layouts[i]);
+            return emit(c, &ev, &layouts[i]);
         }
     }
     if (cs_json_str_eq(js, e, "serverShutdown")) {
@@ -363,45 +420,18 @@ static struct result handle_root(struct ctx *c, const struct cs_json *js)
     return handle_value(c, js, 0);
 }
 
-static struct result parse_failure(enum cs_json_status st, const char *frame,
-                                   size_t len)
-{
-    if ((len == 4 && memcmp(frame, "pong", 4) == 0)
-        || (len == 4 && memcmp(frame, "ping", 4) == 0)) {
-        return make(CS_FRAME_CONTROL, "text ping/pong");
-    }
-    switch (st) {
-    case CS_JSON_ETRUNC:
-        return make(CS_FRAME_MALFORMED, "truncated JSON");
-    case CS_JSON_ETOOMANY:
-        return make(CS_FRAME_MALFORMED, "too many JSON tokens");
-    case CS_JSON_EDEPTH:
-        return make(CS_FRAME_MALFORMED, "JSON nested too deeply");
-    default:
-        return make(CS_FRAME_MALFORMED, "not JSON");
-    }
-}
-
 static void binance_parse(struct cs_venue_scratch *scratch, const char *frame,
                           size_t len, int64_t recv_ns, struct cs_parse_out *out)
 {
-    /* Full depth first (the common case, one pass); frames too big for the
-     * token area are re-parsed with deeper containers skipped and walked
-     * element by element. */
-    static const unsigned depths[] = { 0, 2, 1 };
     struct ctx c = { scratch, out, recv_ns, false };
-    enum cs_json_status st = CS_JSON_ETOOMANY;
     struct cs_json js;
     struct result r;
 
     cs_venue_out_reset(out);
-    for (size_t i = 0; i < 3 && st == CS_JSON_ETOOMANY; i++) {
-        st = cs_venue_scratch_parse(scratch, CS_VENUE_AREA_FRAME, &js, frame,
-                                    len, depths[i]);
+    if (cs_venue_parse_frame(scratch, &js, frame, len, out)) {
+        r = handle_root(&c, &js);
+        cs_venue_out_set(out, r.cls, r.what);
     }
-    r = st == CS_JSON_OK ? handle_root(&c, &js)
-                         : parse_failure(st, frame, len);
-    cs_venue_out_set(out, r.cls, r.what);
 }
 
 /* Quote assets Binance lists or has listed, fiat and stablecoins

@@ -10,6 +10,18 @@
 
 #define EXCHANGE "coinbase"
 
+/* What the parser decides, for readers of its output:
+ * - ws-feed ticker: price, best_bid/best_ask, qty last_size, time, seq
+ *   sequence. match/last_match: trades with size, time, seq sequence.
+ *   `time` is required; a missing `sequence` only clears has_seq.
+ * - Advanced Trade ticker/ticker_batch: every tickers[] element is a
+ *   ticker with the envelope's timestamp and sequence_num. market_trades:
+ *   each trades[] element is a trade with its own time and seq = trade_id
+ *   (see at_trade below); trades go out oldest first.
+ * - A best_bid/best_ask of "" or 0 is reported as absent.
+ * - level2/l2_data frames of any size are IGNORED: when they overflow the
+ *   token area the frame is re-parsed with the book levels skipped. */
+
 /* Where one message type keeps its values. Prices are always "price" and
  * the symbol "product_id"; an empty time or seq key means the value comes
  * from the Advanced Trade envelope. The `what` strings are built at compile
@@ -126,7 +138,8 @@ static const char *take_decimal(const struct cs_json *js, int obj,
                                 struct cs_text *text, bool *has,
                                 const char *missing, const char *bad)
 {
-    switch (cs_venue_decimal(js, obj, key, rule == NUM_PRICE, val, text)) {
+    switch (cs_venue_decimal(js, cs_json_get(js, obj, key), rule == NUM_PRICE,
+                             val, text)) {
     case CS_VENUE_FIELD_OK:
         *has = rule != NUM_SIDE || !cs_decimal_is_zero(*val);
         if (!*has) {
@@ -181,7 +194,8 @@ static const char *fill_tick(const struct cs_json *js, int obj,
 {
     const char *err;
 
-    switch (cs_venue_symbol(js, obj, "product_id", &t->raw_symbol)) {
+    switch (cs_venue_symbol(js, cs_json_get(js, obj, "product_id"),
+                            &t->raw_symbol)) {
     case CS_VENUE_FIELD_OK: break;
     case CS_VENUE_FIELD_ABSENT: return l->missing_product;
     case CS_VENUE_FIELD_BAD: return l->bad_product;
@@ -212,24 +226,19 @@ static struct result emit(const struct ctx *c, const struct cs_json *js,
                           int obj, const struct layout *l,
                           const struct envelope *env)
 {
-    struct cs_tick tick, *slot;
+    struct cs_tick tick;
     const char *err;
 
     if (js->toks[obj].type != CS_JSON_OBJECT) {
         return make(CS_FRAME_MALFORMED, l->not_object);
     }
-    memset(&tick, 0, sizeof tick);
+    cs_venue_tick_init(&tick, EXCHANGE, c->recv_ns);
     tick.kind = l->kind;
     err = fill_tick(js, obj, l, env, &tick);
     if (err != NULL) {
         return make(CS_FRAME_MALFORMED, err);
     }
-    slot = cs_venue_out_add(c->out, EXCHANGE, c->recv_ns);
-    if (slot != NULL) {
-        tick.exchange = slot->exchange;
-        tick.recv_ns = slot->recv_ns;
-        *slot = tick;
-    }
+    cs_venue_out_push(c->out, &tick);
     return make(CS_FRAME_DATA, l->name);
 }
 
@@ -421,46 +430,19 @@ static struct result handle_root(const struct ctx *c, const struct cs_json *js)
     return make(CS_FRAME_UNKNOWN, "object without type or channel");
 }
 
-static struct result parse_failure(enum cs_json_status st, const char *frame,
-                                   size_t len)
-{
-    if ((len == 4 && memcmp(frame, "pong", 4) == 0)
-        || (len == 4 && memcmp(frame, "ping", 4) == 0)) {
-        return make(CS_FRAME_CONTROL, "text ping/pong");
-    }
-    switch (st) {
-    case CS_JSON_ETRUNC:
-        return make(CS_FRAME_MALFORMED, "truncated JSON");
-    case CS_JSON_ETOOMANY:
-        return make(CS_FRAME_MALFORMED, "too many JSON tokens");
-    case CS_JSON_EDEPTH:
-        return make(CS_FRAME_MALFORMED, "JSON nested too deeply");
-    default:
-        return make(CS_FRAME_MALFORMED, "not JSON");
-    }
-}
-
 static void coinbase_parse(struct cs_venue_scratch *scratch,
                            const char *frame, size_t len, int64_t recv_ns,
                            struct cs_parse_out *out)
 {
-    /* Full depth first (one pass for every ticker or trade frame); level2
-     * snapshots run out of tokens and are re-parsed with events (depth 3)
-     * or order-book levels skipped, which is enough to classify them. */
-    static const unsigned depths[] = { 0, 2, 1 };
     struct ctx c = { scratch, out, recv_ns };
-    enum cs_json_status st = CS_JSON_ETOOMANY;
     struct cs_json js;
     struct result r;
 
     cs_venue_out_reset(out);
-    for (size_t i = 0; i < 3 && st == CS_JSON_ETOOMANY; i++) {
-        st = cs_venue_scratch_parse(scratch, CS_VENUE_AREA_FRAME, &js, frame,
-                                    len, depths[i]);
+    if (cs_venue_parse_frame(scratch, &js, frame, len, out)) {
+        r = handle_root(&c, &js);
+        cs_venue_out_set(out, r.cls, r.what);
     }
-    r = st == CS_JSON_OK ? handle_root(&c, &js)
-                         : parse_failure(st, frame, len);
-    cs_venue_out_set(out, r.cls, r.what);
 }
 
 static bool copy_upper(const char *src, size_t n, char *dst, size_t size)

@@ -76,6 +76,42 @@ enum cs_json_status cs_venue_scratch_parse(struct cs_venue_scratch *s,
                          max_depth);
 }
 
+bool cs_venue_parse_frame(struct cs_venue_scratch *s, struct cs_json *js,
+                          const char *frame, size_t len,
+                          struct cs_parse_out *out)
+{
+    static const unsigned depths[] = { 0, 2, 1 };
+    enum cs_json_status st = CS_JSON_ETOOMANY;
+
+    for (size_t i = 0; i < 3 && st == CS_JSON_ETOOMANY; i++) {
+        st = cs_venue_scratch_parse(s, CS_VENUE_AREA_FRAME, js, frame, len,
+                                    depths[i]);
+    }
+    switch (st) {
+    case CS_JSON_OK:
+        return true;
+    case CS_JSON_ETRUNC:
+        cs_venue_out_set(out, CS_FRAME_MALFORMED, "truncated JSON");
+        break;
+    case CS_JSON_ETOOMANY:
+        cs_venue_out_set(out, CS_FRAME_MALFORMED, "too many JSON tokens");
+        break;
+    case CS_JSON_EDEPTH:
+        cs_venue_out_set(out, CS_FRAME_MALFORMED, "JSON nested too deeply");
+        break;
+    case CS_JSON_ESYNTAX:
+        /* OKX-style keepalive text; harmless wherever it shows up. */
+        if (len == 4 && (memcmp(frame, "pong", 4) == 0
+                         || memcmp(frame, "ping", 4) == 0)) {
+            cs_venue_out_set(out, CS_FRAME_CONTROL, "text ping/pong");
+        } else {
+            cs_venue_out_set(out, CS_FRAME_MALFORMED, "not JSON");
+        }
+        break;
+    }
+    return false;
+}
+
 void cs_venue_out_reset(struct cs_parse_out *out)
 {
     out->n = 0;
@@ -96,34 +132,35 @@ void cs_venue_out_set(struct cs_parse_out *out, enum cs_frame_class cls,
     }
 }
 
-struct cs_tick *cs_venue_out_add(struct cs_parse_out *out,
-                                 const char *exchange, int64_t recv_ns)
+void cs_venue_tick_init(struct cs_tick *t, const char *exchange,
+                        int64_t recv_ns)
 {
-    struct cs_tick *t;
+    static const struct cs_text empty = { "", 0 };
 
-    if (out->n >= CS_VENUE_MAX_TICKS) {
-        out->dropped++;
-        return NULL;
-    }
-    t = &out->ticks[out->n++];
     memset(t, 0, sizeof *t);
     t->exchange = exchange;
     t->recv_ns = recv_ns;
-    t->raw_symbol.ptr = t->price_text.ptr = t->bid_text.ptr = "";
-    t->ask_text.ptr = t->qty_text.ptr = "";
-    return t;
+    t->raw_symbol = t->price_text = t->bid_text = empty;
+    t->ask_text = t->qty_text = empty;
 }
 
-enum cs_venue_field cs_venue_decimal(const struct cs_json *js, int obj,
-                                     const char *key, bool positive,
-                                     struct cs_decimal *val,
+void cs_venue_out_push(struct cs_parse_out *out, const struct cs_tick *t)
+{
+    if (out->n >= CS_VENUE_MAX_TICKS) {
+        out->dropped++;
+        return;
+    }
+    out->ticks[out->n++] = *t;
+}
+
+enum cs_venue_field cs_venue_decimal(const struct cs_json *js, int tok,
+                                     bool positive, struct cs_decimal *val,
                                      struct cs_text *text)
 {
-    int tok = cs_json_get(js, obj, key);
     struct cs_decimal d;
     uint8_t type;
 
-    if (tok < 0) {
+    if (tok < 0 || (uint32_t)tok >= js->count) {
         return CS_VENUE_FIELD_ABSENT;
     }
     type = js->toks[tok].type;
@@ -140,13 +177,12 @@ enum cs_venue_field cs_venue_decimal(const struct cs_json *js, int obj,
     return CS_VENUE_FIELD_OK;
 }
 
-enum cs_venue_field cs_venue_symbol(const struct cs_json *js, int obj,
-                                    const char *key, struct cs_text *out)
+enum cs_venue_field cs_venue_symbol(const struct cs_json *js, int tok,
+                                    struct cs_text *out)
 {
-    int tok = cs_json_get(js, obj, key);
     struct cs_text text;
 
-    if (tok < 0) {
+    if (tok < 0 || (uint32_t)tok >= js->count) {
         return CS_VENUE_FIELD_ABSENT;
     }
     if (js->toks[tok].type != CS_JSON_STRING || js->toks[tok].escaped) {

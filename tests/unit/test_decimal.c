@@ -96,6 +96,11 @@ static void test_to_double(void)
     CHECK(cs_decimal_to_double(dec(2535190000LL, -8)) == 25.3519);
     CHECK_NEAR(cs_decimal_to_double(dec(1, 30)) / 1e30, 1.0, 1e-15);
     CHECK_NEAR(cs_decimal_to_double(dec(1, -60)) / 1e-60, 1.0, 1e-15);
+    CHECK_NEAR(cs_decimal_to_double(dec(-123, 300)) / -1.23e302, 1.0, 1e-14);
+    /* Extreme exponents saturate quickly instead of looping. */
+    CHECK(cs_decimal_to_double(dec(1, INT32_MIN)) == 0.0);
+    CHECK(cs_decimal_to_double(dec(1, INT32_MAX)) > 1e308);
+    CHECK(cs_decimal_to_double(dec(-1, INT32_MAX)) < -1e308);
 }
 
 static void test_cmp(void)

@@ -183,7 +183,7 @@ static void test_duration_parse(void)
 static void test_duration_format(void)
 {
     static const struct { int64_t secs; const char *text; } cases[] = {
-        { 30, "30s" }, { 300, "5m" }, { 3600, "1h" }, { 86400, "1d" },
+        { 30, "30s" }, { 300, "5m" }, { 3600, "1h" }, { 86400, "24h" }, { 172800, "2d" },
         { 604800, "7d" }, { 90, "90s" }, { 5400, "90m" }, { 1, "1s" },
         { 7200, "2h" }, { 90000, "25h" },
     };

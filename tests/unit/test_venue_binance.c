@@ -466,10 +466,55 @@ static void test_arrays(void)
         }
     }
     EXPECT("[]", CS_FRAME_DATA, "empty array");
+    EXPECT("[{\"e\":\"1hTicker\",\"E\":1672515782136,\"s\":\"BNBBTC\",\"c\":"
+           "\"0.0025\"},{\"e\":\"1hTicker\",\"E\":1672515782136,\"s\":"
+           "\"ETHBTC\",\"c\":\"0.07\"}]", CS_FRAME_DATA, "1hTicker");
+    CHECK_INT(out.n, 2);
+    CHECK(text_is(out.ticks[1].raw_symbol, "ETHBTC"));
     /* One bad element rejects the whole frame. */
     EXPECT("[{\"e\":\"1hTicker\",\"E\":1,\"s\":\"A1\",\"c\":\"1\"},"
            "{\"e\":\"1hTicker\",\"E\":1,\"s\":\"A2\",\"c\":\"x\"}]",
            CS_FRAME_MALFORMED, "1hTicker: bad c");
+}
+
+/* Depth updates with thousands of levels overflow the token area; the
+ * frame is re-parsed with the levels skipped and still classified. More
+ * array elements than the token area holds at all cannot be walked. */
+static void test_huge_frames(void)
+{
+    size_t cap = 4u << 20, pos;
+    char *buf = malloc(cap);
+
+    for (int combined = 0; combined < 2; combined++) {
+        pos = (size_t)snprintf(buf, cap, "%s{\"e\":\"depthUpdate\",\"E\":1,"
+                               "\"s\":\"BNBBTC\",\"U\":1,\"u\":2,\"b\":[",
+                               combined ? "{\"stream\":\"bnbbtc@depth\","
+                                          "\"data\":" : "");
+        for (int i = 0; i < 30000; i++) {
+            pos += (size_t)snprintf(buf + pos, cap - pos,
+                                    "%s[\"%d.01\",\"1.5\"]", i ? "," : "",
+                                    i + 1);
+        }
+        pos += (size_t)snprintf(buf + pos, cap - pos, "],\"a\":[]}%s",
+                                combined ? "}" : "");
+        parse_n(buf, pos);
+        CHECK_INT(out.cls, CS_FRAME_IGNORED);
+        CHECK_STR(out.what, "depthUpdate");
+        parse_n(buf, pos - 2);
+        CHECK_INT(out.cls, CS_FRAME_MALFORMED);
+        CHECK_STR(out.what, "truncated JSON");
+    }
+    pos = (size_t)snprintf(buf, cap, "[");
+    for (int i = 0; i < 20000; i++) {
+        pos += (size_t)snprintf(buf + pos, cap - pos, "%s{\"e\":\"1hTicker\","
+                                "\"E\":1,\"s\":\"AB\",\"c\":\"1\"}",
+                                i ? "," : "");
+    }
+    buf[pos++] = ']';
+    parse_n(buf, pos);
+    CHECK_INT(out.cls, CS_FRAME_MALFORMED);
+    CHECK_STR(out.what, "too many JSON tokens");
+    free(buf);
 }
 
 /* ---- hostile and malformed input ---- */
@@ -619,9 +664,12 @@ static uint64_t rng(void)
     return rng_state;
 }
 
+/* Text is never NULL (absent values are ""), and what is present lies
+ * inside the frame. */
 static bool in_frame(struct cs_text t, const char *frame, size_t len)
 {
-    return t.len == 0 || (t.ptr >= frame && t.ptr + t.len <= frame + len);
+    return t.ptr != NULL
+           && (t.len == 0 || (t.ptr >= frame && t.ptr + t.len <= frame + len));
 }
 
 /* Whatever the bytes: a valid class, a non-NULL `what`, no ticks outside
@@ -805,6 +853,7 @@ int main(void)
     test_doc_examples();
     test_other_events();
     test_arrays();
+    test_huge_frames();
     test_malformed_fields();
     test_hostile_bytes();
     test_mutations();

@@ -550,9 +550,12 @@ static uint64_t rng(void)
     return rng_state;
 }
 
+/* Text is never NULL (absent values are ""), and what is present lies
+ * inside the frame. */
 static bool in_frame(struct cs_text t, const char *frame, size_t len)
 {
-    return t.len == 0 || (t.ptr >= frame && t.ptr + t.len <= frame + len);
+    return t.ptr != NULL
+           && (t.len == 0 || (t.ptr >= frame && t.ptr + t.len <= frame + len));
 }
 
 static bool out_is_sane(const char *frame, size_t len)

@@ -336,6 +336,7 @@ static int cmd_run(const struct options *o)
             cs_engine_reload(e, o->config);
         }
         nanosleep(&slice, NULL);
+        cs_engine_maintain(e, 1000);
     }
     cs_log_info(LOG_MAIN, "stopping");
     log_summary(e);

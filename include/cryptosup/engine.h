@@ -77,6 +77,11 @@ int64_t cs_engine_now_ns(const struct cs_engine *e);   /* data time */
 /* Heap bytes held by all instruments' windows (benchmarks). */
 size_t cs_engine_window_bytes(const struct cs_engine *e);
 
+/* Housekeeping between frames, never per tick: gives back window memory
+ * of up to `max_instruments` instruments (round robin). Returns bytes
+ * freed. */
+size_t cs_engine_maintain(struct cs_engine *e, size_t max_instruments);
+
 /* Reload from config path (NULL: defaults): load, validate, swap. On
  * failure keeps the running set, logs every error, returns the error. */
 enum cs_err cs_engine_reload(struct cs_engine *e, const char *config_path);

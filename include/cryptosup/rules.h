@@ -35,6 +35,9 @@ struct cs_rule {
     size_t nwindows;
     double threshold;         /* fraction, threshold rules */
     double rearm;             /* hysteresis level (fraction); < 0: none */
+    double prefilter;         /* Lua rules: call the condition only when
+                                 |change| over `window` reaches this
+                                 (fraction); < 0: always call */
     enum cs_rule_direction direction;
     bool ignore_gapped;       /* gapped window: condition unknown */
     bool notify_resolved;     /* resolved events go to the log and stdout */

@@ -65,6 +65,11 @@ struct cs_window_view {
 /* The window at its current data time. O(1). */
 void cs_window_view(const struct cs_window *w, struct cs_window_view *out);
 
+/* Give back memory a window no longer needs (after a burst or a quiet
+ * spell). Never called per tick: pushes only grow, so a steady state does
+ * not reallocate. Returns the bytes freed. */
+size_t cs_window_compact(struct cs_window *w);
+
 /* Heap bytes this window holds now (for the memory benchmark). */
 size_t cs_window_bytes(const struct cs_window *w);
 

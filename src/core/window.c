@@ -53,9 +53,11 @@
  * latest tick. Hence low <= reference, price <= high, and both stay
  * defined after a silence longer than the window.
  *
- * Memory: the byte rings start at about one byte per bucket, grow by 1/8
- * when full and shrink when under half full, so a steady state allocates
- * nothing and reallocation is amortised O(1). Whatever the tick rate or
+ * Memory: the byte rings start at about one byte per bucket and grow by
+ * 1/4 when full, only on the push path and only to a new high-water mark,
+ * so a steady state allocates nothing and growth is amortised O(1).
+ * Shrinking (under a quarter used) happens only in cs_window_compact, which
+ * the engine runs for a few instruments at a time off the tick path. Whatever the tick rate or
  * silence: closes <= 9 bytes per bucket, deques <= 18 bytes per bucket,
  * typically 1-3 bytes per bucket for the closes and a few hundred bytes for
  * the deques.
@@ -200,16 +202,19 @@ static void vr_resize(struct vring *r, size_t cap)
     r->head = 0;
 }
 
-/* Called after removals: give back memory once less than half is used. The
- * new size leaves 1/4 headroom, so growing again takes as many bytes as
- * were freed. */
-static void vr_maybe_shrink(struct vring *r)
+/* Off the tick path (cs_window_compact): give back memory once less than
+ * a quarter is used. The new size leaves 1/2 headroom, so a window that
+ * only breathes does not oscillate between sizes. Returns bytes freed. */
+static size_t vr_maybe_shrink(struct vring *r)
 {
-    if (r->cap > r->min_cap && r->len < r->cap / 2) {
-        size_t cap = r->len + r->len / 4 + 2 * VARINT_MAX;
+    if (r->cap > r->min_cap && r->len < r->cap / 4) {
+        size_t before = r->cap;
+        size_t cap = r->len + r->len / 2 + 2 * VARINT_MAX;
 
         vr_resize(r, cap > r->min_cap ? cap : r->min_cap);
+        return before - r->cap;
     }
+    return 0;
 }
 
 static void vr_clear(struct vring *r)
@@ -222,8 +227,10 @@ static void vr_put(struct vring *r, uint64_t v)
 {
     size_t i;
 
+    /* Growth only ever happens here, to a new high-water mark; shrinking
+     * is left to cs_window_compact so a steady state never reallocates. */
     if (r->cap - r->len < VARINT_MAX) {
-        vr_resize(r, r->cap + r->cap / 8 + 2 * VARINT_MAX);
+        vr_resize(r, r->cap + r->cap / 4 + 2 * VARINT_MAX);
     }
     i = vr_idx(r, r->len);
     do {
@@ -513,9 +520,6 @@ static void move_time(struct cs_window *w, int64_t t_ns)
     }
     extq_expire(&w->hi, m, w->res_ns);
     extq_expire(&w->lo, m, w->res_ns);
-    vr_maybe_shrink(&w->closes);
-    vr_maybe_shrink(&w->hi.rec);
-    vr_maybe_shrink(&w->lo.rec);
 }
 
 /* ---- prices ---- */
@@ -788,6 +792,12 @@ void cs_window_view(const struct cs_window *w, struct cs_window_view *out)
     out->low = to_decimal(lo, w->exp);
     out->high_ts_ns = hi_ts;
     out->low_ts_ns = lo_ts;
+}
+
+size_t cs_window_compact(struct cs_window *w)
+{
+    return vr_maybe_shrink(&w->closes) + vr_maybe_shrink(&w->hi.rec) +
+           vr_maybe_shrink(&w->lo.rec);
 }
 
 size_t cs_window_bytes(const struct cs_window *w)

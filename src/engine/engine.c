@@ -347,6 +347,24 @@ static enum cs_cond eval_threshold(const struct cs_rule *rule,
                                                         : CS_COND_FALSE;
 }
 
+/* A Lua rule, behind its C prefilter: below the prefilter level over
+ * the rule's window the condition is false without entering Lua. */
+static enum cs_cond eval_lua(struct cs_engine *e, struct cs_rule *rule,
+                             const struct cs_rule_input *in, bool firing,
+                             const char **message)
+{
+    if (rule->prefilter >= 0) {
+        const struct cs_window_view *v = rule_view(e, rule, in);
+        if (v == NULL || !v->complete) {
+            return CS_COND_UNKNOWN;
+        }
+        if (v->change < rule->prefilter && v->change > -rule->prefilter) {
+            return CS_COND_FALSE;
+        }
+    }
+    return cs_ruleset_eval_lua(e->rules, rule, in, firing, message);
+}
+
 static void evaluate_rules(struct cs_engine *e, struct cs_instrument *inst,
                            const struct cs_rule_input *in)
 {
@@ -367,8 +385,7 @@ static void evaluate_rules(struct cs_engine *e, struct cs_instrument *inst,
             cond = eval_threshold(rule, rule_view(e, rule, in),
                                   cs_alert_is_firing(st));
         } else {
-            cond = cs_ruleset_eval_lua(e->rules, rule, in,
-                                       cs_alert_is_firing(st), &message);
+            cond = eval_lua(e, rule, in, cs_alert_is_firing(st), &message);
         }
         action = cs_alert_step(st, &rule->alert, cond, in->ts_ns);
         switch (action) {
@@ -534,6 +551,11 @@ void cs_engine_frame(struct cs_engine *e, const struct cs_venue_ops *venue,
     for (size_t i = 0; i < p->n; i++) {
         cs_engine_tick(e, &p->ticks[i]);
     }
+}
+
+size_t cs_engine_maintain(struct cs_engine *e, size_t max_instruments)
+{
+    return cs_instruments_compact(e->instruments, max_instruments);
 }
 
 void cs_engine_mark_gap(struct cs_engine *e, const char *exchange,

@@ -22,6 +22,7 @@ struct cs_instruments {
     uint32_t *slots;                /* index + 1 into items; 0 = empty */
     size_t nslots;                  /* power of two */
     size_t max_items;
+    size_t compact_cursor;          /* round-robin position for compaction */
 };
 
 static uint64_t hash_key(const struct cs_venue_ops *venue, const char *raw,
@@ -367,4 +368,20 @@ size_t cs_instruments_window_bytes(const struct cs_instruments *t)
         }
     }
     return bytes;
+}
+
+size_t cs_instruments_compact(struct cs_instruments *t, size_t max_items)
+{
+    size_t freed = 0;
+    for (size_t i = 0; i < max_items && i < t->count; i++) {
+        struct cs_instrument *inst;
+        if (t->compact_cursor >= t->count) {
+            t->compact_cursor = 0;
+        }
+        inst = t->items[t->compact_cursor++];
+        for (size_t w = 0; w < inst->nwindows; w++) {
+            freed += cs_window_compact(inst->windows[w]);
+        }
+    }
+    return freed;
 }

@@ -64,6 +64,10 @@ void cs_instruments_rebind(struct cs_instruments *t,
 void cs_instruments_mark_gap(struct cs_instruments *t, const char *exchange,
                              const char *symbol, int64_t ts_ns);
 
+/* Compact the windows of the next `max_items` instruments (round robin),
+ * off the tick path. Returns bytes freed. */
+size_t cs_instruments_compact(struct cs_instruments *t, size_t max_items);
+
 size_t cs_instruments_window_bytes(const struct cs_instruments *t);
 size_t cs_instruments_count(const struct cs_instruments *t);
 

@@ -182,6 +182,9 @@ enum cs_err cs_replay_file(struct cs_engine *e, const char *path,
             continue;
         }
         cs_engine_frame(e, venue, scratch, line, (size_t)len, recv_ns);
+        if (stats->lines % 4096 == 0) {
+            cs_engine_maintain(e, 64);
+        }
         if (opt->speed > 0) {
             int64_t data_ns = recv_ns ? recv_ns : cs_engine_now_ns(e);
             if (!have_first && data_ns) {

@@ -236,12 +236,12 @@ static void read_rule(struct extract *x, lua_State *L, int idx,
         "name", "description", "exchanges", "symbols", "window", "windows",
         "threshold_pct", "direction", "rearm_pct", "condition", "for",
         "hold_for", "cooldown", "mode", "severity", "ignore_gapped",
-        "notify_resolved", NULL
+        "notify_resolved", "prefilter_pct", NULL
     };
     struct cs_ruleset *rs = x->rs;
     struct cs_rule r;
     char path[CS_ALERT_NAME_MAX + 32];
-    double threshold_pct = -1, rearm_pct = -1;
+    double threshold_pct = -1, rearm_pct = -1, prefilter_pct = -1;
     int64_t for_s = 0, cooldown_s = 0;
     int ctype;
     unsigned errors_before = x->rd.nerrors;
@@ -272,6 +272,7 @@ static void read_rule(struct extract *x, lua_State *L, int idx,
     read_windows(x, L, idx, path, &r);
     cs_luaread_number(&x->rd, L, idx, path, "threshold_pct", &threshold_pct);
     cs_luaread_number(&x->rd, L, idx, path, "rearm_pct", &rearm_pct);
+    cs_luaread_number(&x->rd, L, idx, path, "prefilter_pct", &prefilter_pct);
     read_direction(x, L, idx, path, &r);
     read_mode(x, L, idx, path, &r);
     cs_luaread_duration(&x->rd, L, idx, path, "for", true, &for_s);
@@ -311,6 +312,14 @@ static void read_rule(struct extract *x, lua_State *L, int idx,
         }
         r.kind = CS_RULE_THRESHOLD;
         r.threshold = threshold_pct / 100.0;
+    }
+    r.prefilter = -1;
+    if (prefilter_pct >= 0) {
+        if (r.kind != CS_RULE_LUA || r.window_s == 0) {
+            cs_luaread_error(&x->rd, path, "prefilter_pct needs a condition "
+                             "function and a window");
+        }
+        r.prefilter = prefilter_pct / 100.0;
     }
     if (rearm_pct >= 0) {
         if (r.kind != CS_RULE_THRESHOLD || rearm_pct >= threshold_pct) {
@@ -546,7 +555,8 @@ enum cs_cond cs_ruleset_eval_lua(struct cs_ruleset *rs, struct cs_rule *rule,
     lua_rawgeti(L, LUA_REGISTRYINDEX, rule->lua_ref);
     cs_market_push(L, &rs->market);
     lua_pushboolean(L, firing);
-    if (cs_lua_call(rs->vm, rs->loggers[index], 3, 2, &failure) != CS_OK) {
+    if (cs_lua_call_at(rs->vm, rs->loggers[index], rule->file, 3, 2,
+                       &failure) != CS_OK) {
         rs->market.in = NULL;
         rule_failed(rs, rule, failure);
         return CS_COND_UNKNOWN;

@@ -1733,6 +1733,16 @@ enum cs_err cs_vm_run_script(struct cs_vm *vm, const char *chunkname,
     return protected_call(vm, 1, 2, &ctx, NULL);
 }
 
+enum cs_err cs_lua_call_at(struct cs_vm *vm, const char *who,
+                           const char *where, int nargs, int nres,
+                           enum cs_lua_failure *failure)
+{
+    struct call_ctx ctx = { .who = who, .loc = where, .limited_log = true };
+
+    cs_require(who != NULL && where != NULL);
+    return protected_call(vm, nargs, nres, &ctx, failure);
+}
+
 enum cs_err cs_lua_call(struct cs_vm *vm, const char *who, int nargs,
                         int nres, enum cs_lua_failure *failure)
 {

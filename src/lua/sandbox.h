@@ -87,6 +87,14 @@ enum cs_err cs_vm_run_script(struct cs_vm *vm, const char *chunkname,
 enum cs_err cs_lua_call(struct cs_vm *vm, const char *who, int nargs,
                         int nres, enum cs_lua_failure *failure);
 
+/* As cs_lua_call, with the location to name when an error carries none
+ * (a memory limit has no line) given by the caller, e.g. the rule's file:
+ * this skips looking it up, which matters for calls made on every tick.
+ * `where` must stay valid for the call. */
+enum cs_err cs_lua_call_at(struct cs_vm *vm, const char *who,
+                           const char *where, int nargs, int nres,
+                           enum cs_lua_failure *failure);
+
 /* Run a full GC cycle (outside any script call). */
 void cs_vm_collect(struct cs_vm *vm);
 

@@ -66,37 +66,46 @@ static void write_file(const char *path, const char *text)
     fclose(f);
 }
 
-/* The shipped classic rules plus ten Lua rules: five scoped to symbol
- * groups (as users write them), five reading every tick of every symbol
- * (the expensive case). */
-static const char *make_config(const char *source_dir, const char *dir)
+enum lua_mode { LUA_NONE, LUA_EVERY_TICK, LUA_PREFILTERED };
+
+/* The shipped classic rules plus, unless LUA_NONE, ten Lua rules: five
+ * scoped to symbol groups, five watching every symbol. LUA_PREFILTERED
+ * gives each a C prefilter (prefilter_pct) so Lua runs only on ticks
+ * where the window moved enough; LUA_EVERY_TICK calls every rule on every
+ * tick it watches. */
+static const char *make_config(const char *source_dir, const char *dir,
+                               enum lua_mode mode)
 {
     static char config[1100];
-    char path[1400], rules_dir[1100], text[8192];
+    char path[1400], rules_dir[1100], text[8192], prefilter[64] = "";
     static const char *const scopes[5] = {
         "BTC/*", "ETH/*", "*/BTC", "SKL/*", "BAND/*"
     };
+    static const char *const names[] = { "none", "every", "prefiltered" };
 
-    snprintf(rules_dir, sizeof rules_dir, "%s/rules", dir);
+    snprintf(rules_dir, sizeof rules_dir, "%s/rules_%s", dir, names[mode]);
     mkdir(rules_dir, 0700);
-    for (int i = 0; i < 10; i++) {
+    if (mode == LUA_PREFILTERED) {
+        snprintf(prefilter, sizeof prefilter, "prefilter_pct = 1.5, ");
+    }
+    for (int i = 0; mode != LUA_NONE && i < 10; i++) {
         if (i < 5) {
             snprintf(text, sizeof text,
                 "local rulekit = require 'rulekit'\n"
                 "return { name = 'scoped_%d', symbols = { '%s' },\n"
-                "  windows = { '1h', '24h' },\n"
+                "  window = '1h', windows = { '1h', '24h' }, %s\n"
                 "  condition = function(tick, w)\n"
                 "    return rulekit.any(rulekit.moved(w['1h'], %d),\n"
                 "                       rulekit.moved(w['24h'], %d))\n"
-                "  end }\n", i, scopes[i], 3 + i, 8 + i);
+                "  end }\n", i, scopes[i], prefilter, 3 + i, 8 + i);
         } else {
             snprintf(text, sizeof text,
-                "return { name = 'every_tick_%d', window = '1h',\n"
+                "return { name = 'every_tick_%d', window = '1h', %s\n"
                 "  condition = function(tick, w)\n"
                 "    local c = w['1h'].change\n"
                 "    if c == nil then return nil end\n"
                 "    return c > %d / 100 or c < -%d / 100\n"
-                "  end }\n", i, 4 + i, 4 + i);
+                "  end }\n", i, prefilter, 4 + i, 4 + i);
         }
         snprintf(path, sizeof path, "%s/lua_%d.lua", rules_dir, i);
         write_file(path, text);
@@ -106,7 +115,7 @@ static const char *make_config(const char *source_dir, const char *dir)
              "  windows = { '1h', '24h' }, log_level = 'error',\n"
              "  limits = { max_instruments = 200000 } }\n",
              source_dir, rules_dir, source_dir);
-    snprintf(config, sizeof config, "%s/config.lua", dir);
+    snprintf(config, sizeof config, "%s/config_%s.lua", dir, names[mode]);
     write_file(config, text);
     return config;
 }
@@ -157,7 +166,7 @@ static size_t run_pass(struct cs_engine *e, struct cs_venue_scratch *scratch,
     return ticks;
 }
 
-static void bench_throughput(const char *config)
+static void bench_throughput(const char *label, const char *config)
 {
     struct cs_engine *e = new_engine(config);
     struct cs_venue_scratch *scratch = cs_venue_scratch_new();
@@ -176,6 +185,7 @@ static void bench_throughput(const char *config)
         ticks += run_pass(e, scratch, out, (int64_t)p * span, NULL);
     }
     elapsed = cs_time_mono_ns() - t0;
+    printf("\n== %s\n", label);
     printf("frames: %zu recorded (Binance + Coinbase), %zu passes, %zu "
            "frames, %zu ticks\n", nframes, passes, passes * nframes, ticks);
     printf("throughput: %.0f frames/s on one core, %.0f ns per frame, "
@@ -197,8 +207,7 @@ static void bench_throughput(const char *config)
            (long long)all_lat[nlat * 999 / 1000],
            (long long)all_lat[nlat - 1], nlat);
     cs_ruleset_stats(cs_engine_rules(e), &rstats);
-    printf("rules: %zu (2 threshold in C, 10 Lua), %llu Lua calls, %llu "
-           "alerts, %llu instruments\n",
+    printf("rules: %zu, %llu Lua calls, %llu alerts, %llu instruments\n",
            cs_ruleset_count(cs_engine_rules(e)),
            (unsigned long long)rstats.lua_calls,
            (unsigned long long)cs_engine_stats(e)->alerts_fired,
@@ -208,6 +217,30 @@ static void bench_throughput(const char *config)
     free(out);
     cs_venue_scratch_free(scratch);
     cs_engine_free(e);
+}
+
+/* Parsing alone: the floor under every other figure. */
+static void bench_parse_only(void)
+{
+    struct cs_venue_scratch *scratch = cs_venue_scratch_new();
+    struct cs_parse_out *out = malloc(sizeof *out);
+    size_t passes = 2000000 / nframes + 1, ticks = 0;
+    int64_t t0 = cs_time_mono_ns(), elapsed;
+
+    for (size_t p = 0; p < passes; p++) {
+        for (size_t i = 0; i < nframes; i++) {
+            frames[i].venue->parse(scratch, frames[i].text, frames[i].len, 0,
+                                   out);
+            ticks += out->n;
+        }
+    }
+    elapsed = cs_time_mono_ns() - t0;
+    printf("== parse only\n");
+    printf("throughput: %.0f frames/s on one core, %.0f ns per frame "
+           "(%zu ticks)\n", (double)(passes * nframes) / ((double)elapsed / 1e9),
+           (double)elapsed / (double)(passes * nframes), ticks);
+    free(out);
+    cs_venue_scratch_free(scratch);
 }
 
 static long rss_kb(void)
@@ -309,8 +342,15 @@ int main(int argc, char **argv)
     if (mkdtemp(dir) == NULL) {
         return 1;
     }
-    config = make_config(source, dir);
-    bench_throughput(config);
+    bench_parse_only();
+    config = make_config(source, dir, LUA_NONE);
+    bench_throughput("parse + windows (1h, 24h) + shipped rules", config);
+    config = make_config(source, dir, LUA_PREFILTERED);
+    bench_throughput("... + 10 Lua rules behind a C prefilter (prefilter_pct "
+                     "= 1.5)", config);
+    config = make_config(source, dir, LUA_EVERY_TICK);
+    bench_throughput("... + 10 Lua rules, each called on every tick it "
+                     "watches", config);
     if (argc < 3 || strcmp(argv[2], "--no-memory") != 0) {
         bench_memory(dir);
     }

@@ -16,6 +16,14 @@ enum cs_tick_kind {
     CS_TICK_QUOTE     /* best bid/ask only; the series uses the mid */
 };
 
+/* What a tick's sequence number promises, per instrument and channel, so
+ * the engine can detect lost messages. */
+enum cs_seq_kind {
+    CS_SEQ_NONE,         /* no promise (or no seq) */
+    CS_SEQ_CONTIGUOUS,   /* each next = previous + 1 (Binance aggTrade ids) */
+    CS_SEQ_INCREASING    /* strictly increasing; skips are normal */
+};
+
 /* Borrowed bytes; not NUL-terminated. */
 struct cs_text {
     const char *ptr;
@@ -35,6 +43,7 @@ struct cs_tick {
     int64_t ts_ns;    /* exchange event time; 0 when the venue sends none */
     int64_t recv_ns;  /* local receive time; 0 when unknown */
     uint64_t seq;     /* venue sequence number (trade id, update id, ...) */
+    uint8_t seq_kind; /* enum cs_seq_kind: how seq may be checked for gaps */
 };
 
 const char *cs_tick_kind_name(enum cs_tick_kind kind);

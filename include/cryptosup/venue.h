@@ -31,7 +31,13 @@ struct cs_parse_out {
      * "aggTrade: missing p"). Never NULL after parse; never contains frame
      * bytes, so it is safe to use as a log rate-limit key. */
     const char *what;
-    bool server_shutdown;    /* the venue announced it will disconnect */
+    bool server_shutdown;    /* the venue announced it will disconnect
+                                (Binance serverShutdown, OKX 64008) */
+    /* Messages were lost on this connection (a connection-wide sequence,
+     * like Coinbase Advanced Trade's sequence_num, jumped). Per-instrument
+     * gaps come from each tick's seq and seq_kind, checked by the engine. */
+    bool connection_gap;
+    uint64_t gap_expected, gap_got;   /* when connection_gap is set */
 };
 
 /* Per-stream scratch space (JSON tokens), allocated once per connection or
@@ -40,8 +46,42 @@ struct cs_venue_scratch;
 struct cs_venue_scratch *cs_venue_scratch_new(void);
 void cs_venue_scratch_free(struct cs_venue_scratch *s);
 
+/* How a connector talks to a venue: endpoint, limits, keepalive. Every
+ * number is from the venue's documentation (see PROTOCOLS.md); config may
+ * override the URL. */
+struct cs_venue_wire {
+    const char *ws_url;             /* default WebSocket endpoint */
+    unsigned max_symbols_per_conn;  /* split larger lists over connections */
+    unsigned max_symbols_per_msg;   /* per subscribe request */
+    unsigned max_client_msgs_per_s; /* pace control messages below this */
+    int64_t idle_timeout_ms;        /* no frame for this long: stale */
+    int64_t ping_interval_ms;       /* client keepalive period; 0: none */
+    int64_t max_lifetime_ms;        /* rotate (make-before-break) before the
+                                       venue cuts the connection; 0: none */
+    const char *const *default_channels;   /* NULL-terminated */
+    const char *const *all_channels;       /* NULL-terminated */
+};
+
+/* Receives one client->server text message built by a venue. */
+typedef void (*cs_venue_send_fn)(void *ctx, const char *text, size_t len);
+
 struct cs_venue_ops {
     const char *name;   /* "binance", "coinbase" */
+    const struct cs_venue_wire *wire;
+    /* Subscribe (or unsubscribe) raw symbols on channels (both arrays of
+     * NUL-terminated strings), in as many messages as the venue's limits
+     * need, each handed to send(). *req_id is the connection's request
+     * counter (incremented per message that carries an id). */
+    void (*build_subscription)(const char *const *raw_symbols, size_t n,
+                               const char *const *channels, size_t nchannels,
+                               bool unsubscribe, uint64_t *req_id,
+                               cs_venue_send_fn send, void *ctx);
+    /* The client keepalive message into buf; 0 when the venue needs none
+     * (server pings are answered by the WebSocket layer). */
+    size_t (*build_ping)(uint64_t *req_id, char *buf, size_t size);
+    /* The venue's spelling of BASE/QUOTE ("BTCUSDT", "BTC-USD", "BTC/USD"). */
+    void (*compose_symbol)(const char *base, const char *quote, char *buf,
+                           size_t size);
     /* Parse one frame. Ticks borrow text from `frame`, which must outlive
      * them. Never fails hard: bad input becomes CS_FRAME_MALFORMED. */
     void (*parse)(struct cs_venue_scratch *scratch, const char *frame,

@@ -82,6 +82,7 @@ struct extract {
     const char *base_dir;          /* config file's directory */
     char **rule_paths;             /* as written, before expansion */
     size_t nrule_paths;
+    char *script_error;            /* the script failed (already logged) */
 };
 
 static void parse_symbol(struct extract *x, struct cs_config_exchange *xc,
@@ -412,16 +413,9 @@ static enum cs_err run_config_script(struct extract *x, const char *path)
     err = cs_vm_run_script(vm, chunk, src, len, "config", errbuf,
                            sizeof errbuf);
     if (err != CS_OK) {
-        /* The sandbox message already says file:line. */
-        char *line = cs_xstrdup(errbuf);
-        size_t n = strlen(line);
-        x->rd.errors = cs_xrealloc(x->rd.errors, x->rd.errors_len + n + 2);
-        memcpy(x->rd.errors + x->rd.errors_len, line, n);
-        x->rd.errors_len += n;
-        x->rd.errors[x->rd.errors_len++] = '\n';
-        x->rd.errors[x->rd.errors_len] = '\0';
+        /* Already logged by the sandbox, with file:line. */
+        x->script_error = cs_xstrdup(errbuf);
         x->rd.nerrors++;
-        free(line);
     } else {
         /* Stack: result, env. Extract under protection so a Lua memory
          * error while reading cannot escape. */
@@ -467,6 +461,14 @@ enum cs_err cs_config_load(const char *path, struct cs_config **out,
     cs_luaread_free_strings(x.rule_paths, x.nrule_paths);
     free(dir);
     errtext = cs_luaread_take_errors(&x.rd, LOG_CONFIG);
+    if (x.script_error) {
+        size_t n = strlen(x.script_error), have = errtext ? strlen(errtext) : 0;
+        errtext = cs_xrealloc(errtext, have + n + 2);
+        memcpy(errtext + have, x.script_error, n);
+        errtext[have + n] = '\n';
+        errtext[have + n + 1] = '\0';
+        free(x.script_error);
+    }
     if (errtext) {
         if (errors) {
             *errors = errtext;

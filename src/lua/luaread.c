@@ -12,6 +12,7 @@
 #include "cryptosup/err.h"
 #include "cryptosup/log.h"
 #include "cryptosup/timeutil.h"
+#include "lua/sandbox.h"
 
 void cs_luaread_init(struct cs_luaread *r, const char *file, const char *src,
                      size_t len)
@@ -163,49 +164,56 @@ static void key_path(char *buf, size_t size, const char *path,
     snprintf(buf, size, "%s%s%s", path, path[0] ? "." : "", key);
 }
 
+/* Report a field of the wrong type; MISSING is fine, OK is fine. */
+static bool field_ok(struct cs_luaread *r, lua_State *L, int idx,
+                     const char *path, const char *key,
+                     enum cs_lua_field got, const char *wanted)
+{
+    char kp[256];
+    if (got == CS_FIELD_OK || got == CS_FIELD_MISSING) {
+        return true;
+    }
+    key_path(kp, sizeof kp, path, key);
+    cs_luaread_error(r, kp, "expected %s, got %s", wanted,
+                     cs_lua_field_typename(L, idx, key));
+    return false;
+}
+
 bool cs_luaread_string(struct cs_luaread *r, lua_State *L, int idx,
                        const char *path, const char *key, char **out)
 {
     char kp[256];
-    int type = cs_luaread_field(L, idx, key);
-    bool ok = true;
-    if (type == LUA_TSTRING) {
-        size_t len;
-        const char *s = lua_tolstring(L, -1, &len);
-        if (strlen(s) != len) {
-            key_path(kp, sizeof kp, path, key);
-            cs_luaread_error(r, kp, "string contains a NUL byte");
-            ok = false;
-        } else {
-            free(*out);
-            *out = cs_xstrndup(s, len);
-        }
-    } else if (type != LUA_TNIL) {
-        key_path(kp, sizeof kp, path, key);
-        cs_luaread_error(r, kp, "expected a string, got %s",
-                         lua_typename(L, type));
-        ok = false;
+    const char *s;
+    size_t len;
+    enum cs_lua_field got = cs_lua_get_string_field(L, idx, key, &s, &len);
+
+    if (got != CS_FIELD_OK) {
+        return field_ok(r, L, idx, path, key, got, "a string");
     }
-    lua_pop(L, 1);
-    return ok;
+    if (strlen(s) != len) {
+        key_path(kp, sizeof kp, path, key);
+        cs_luaread_error(r, kp, "string contains a NUL byte");
+        return false;
+    }
+    free(*out);
+    *out = cs_xstrndup(s, len);
+    return true;
 }
 
 bool cs_luaread_number(struct cs_luaread *r, lua_State *L, int idx,
                        const char *path, const char *key, double *out)
 {
-    char kp[256];
-    int type = cs_luaread_field(L, idx, key);
-    bool ok = true;
-    if (type == LUA_TNUMBER && isfinite(lua_tonumber(L, -1))) {
-        *out = lua_tonumber(L, -1);
-    } else if (type != LUA_TNIL) {
-        key_path(kp, sizeof kp, path, key);
-        cs_luaread_error(r, kp, "expected a finite number, got %s",
-                         lua_typename(L, type));
-        ok = false;
+    double v;
+    enum cs_lua_field got = cs_lua_get_number_field(L, idx, key, &v);
+
+    if (got == CS_FIELD_OK && !isfinite(v)) {
+        got = CS_FIELD_TYPE;
     }
-    lua_pop(L, 1);
-    return ok;
+    if (got != CS_FIELD_OK) {
+        return field_ok(r, L, idx, path, key, got, "a finite number");
+    }
+    *out = v;
+    return true;
 }
 
 bool cs_luaread_integer(struct cs_luaread *r, lua_State *L, int idx,
@@ -213,87 +221,74 @@ bool cs_luaread_integer(struct cs_luaread *r, lua_State *L, int idx,
                         int64_t max, int64_t *out)
 {
     char kp[256];
-    int type = cs_luaread_field(L, idx, key);
-    bool ok = true;
-    key_path(kp, sizeof kp, path, key);
-    if (type == LUA_TNUMBER) {
-        lua_Integer v;
-        int isint = 0;
-        v = lua_tointegerx(L, -1, &isint);
-        if (!isint) {
-            cs_luaread_error(r, kp, "expected a whole number");
-            ok = false;
-        } else if (v < min || v > max) {
-            cs_luaread_error(r, kp, "must be between %lld and %lld",
-                             (long long)min, (long long)max);
-            ok = false;
-        } else {
-            *out = v;
-        }
-    } else if (type != LUA_TNIL) {
-        cs_luaread_error(r, kp, "expected a number, got %s",
-                         lua_typename(L, type));
-        ok = false;
+    int64_t v;
+    enum cs_lua_field got = cs_lua_get_integer_field(L, idx, key, &v);
+
+    if (got != CS_FIELD_OK) {
+        const char *wanted = strcmp(cs_lua_field_typename(L, idx, key),
+                                    "number") == 0 ? "a whole number"
+                                                   : "a number";
+        return field_ok(r, L, idx, path, key, got, wanted);
     }
-    lua_pop(L, 1);
-    return ok;
+    if (v < min || v > max) {
+        key_path(kp, sizeof kp, path, key);
+        cs_luaread_error(r, kp, "must be between %lld and %lld",
+                         (long long)min, (long long)max);
+        return false;
+    }
+    *out = v;
+    return true;
 }
 
 bool cs_luaread_boolean(struct cs_luaread *r, lua_State *L, int idx,
                         const char *path, const char *key, bool *out)
 {
-    char kp[256];
-    int type = cs_luaread_field(L, idx, key);
-    bool ok = true;
-    if (type == LUA_TBOOLEAN) {
-        *out = lua_toboolean(L, -1);
-    } else if (type != LUA_TNIL) {
-        key_path(kp, sizeof kp, path, key);
-        cs_luaread_error(r, kp, "expected true or false, got %s",
-                         lua_typename(L, type));
-        ok = false;
+    bool v;
+    enum cs_lua_field got = cs_lua_get_boolean_field(L, idx, key, &v);
+
+    if (got != CS_FIELD_OK) {
+        return field_ok(r, L, idx, path, key, got, "true or false");
     }
-    lua_pop(L, 1);
-    return ok;
+    *out = v;
+    return true;
 }
+
+#define MAX_DURATION_S (366LL * 86400)
 
 bool cs_luaread_duration(struct cs_luaread *r, lua_State *L, int idx,
                          const char *path, const char *key, bool allow_zero,
                          int64_t *out)
 {
     char kp[256];
-    int type = cs_luaread_field(L, idx, key);
-    bool ok = true;
+    const char *text;
+    int64_t secs;
+    enum cs_lua_field got = cs_lua_get_integer_field(L, idx, key, &secs);
+
     key_path(kp, sizeof kp, path, key);
-    if (type == LUA_TNUMBER) {
-        int isint = 0;
-        lua_Integer v = lua_tointegerx(L, -1, &isint);
-        if (!isint || v < (allow_zero ? 0 : 1) || v > 366LL * 86400) {
+    if (got == CS_FIELD_OK) {
+        if (secs < (allow_zero ? 0 : 1) || secs > MAX_DURATION_S) {
             cs_luaread_error(r, kp, "expected whole seconds (%s to 366 days)"
                              " or a duration like \"5m\", \"1h\", \"24h\"",
                              allow_zero ? "0" : "1");
-            ok = false;
-        } else {
-            *out = v;
+            return false;
         }
-    } else if (type == LUA_TSTRING) {
-        int64_t secs;
-        if (!cs_duration_parse(lua_tostring(L, -1), &secs) ||
-            secs > 366LL * 86400) {
-            cs_luaread_error(r, kp, "bad duration \"%s\" (use \"30s\", "
-                             "\"5m\", \"1h\", \"24h\", \"7d\")",
-                             lua_tostring(L, -1));
-            ok = false;
-        } else {
-            *out = secs;
-        }
-    } else if (type != LUA_TNIL) {
-        cs_luaread_error(r, kp, "expected a duration, got %s",
-                         lua_typename(L, type));
-        ok = false;
+        *out = secs;
+        return true;
     }
-    lua_pop(L, 1);
-    return ok;
+    if (got == CS_FIELD_MISSING) {
+        return true;
+    }
+    got = cs_lua_get_string_field(L, idx, key, &text, NULL);
+    if (got != CS_FIELD_OK) {
+        return field_ok(r, L, idx, path, key, CS_FIELD_TYPE, "a duration");
+    }
+    if (!cs_duration_parse(text, &secs) || secs > MAX_DURATION_S) {
+        cs_luaread_error(r, kp, "bad duration \"%s\" (use \"30s\", \"5m\", "
+                         "\"1h\", \"24h\", \"7d\")", text);
+        return false;
+    }
+    *out = secs;
+    return true;
 }
 
 void cs_luaread_free_strings(char **list, size_t n)
@@ -309,17 +304,21 @@ bool cs_luaread_strings(struct cs_luaread *r, lua_State *L, int idx,
                         size_t *n)
 {
     char kp[256];
-    int type = cs_luaread_field(L, idx, key);
     char **list = NULL;
-    size_t count = 0;
+    size_t count = 0, len;
+    const char *s;
     bool ok = true;
+    enum cs_lua_field got = cs_lua_get_string_field(L, idx, key, &s, NULL);
 
     key_path(kp, sizeof kp, path, key);
-    if (type == LUA_TSTRING) {
+    if (got == CS_FIELD_MISSING) {
+        return true;
+    }
+    if (got == CS_FIELD_OK) {
         list = cs_xcalloc(2, sizeof *list);
-        list[count++] = cs_xstrdup(lua_tostring(L, -1));
-    } else if (type == LUA_TTABLE) {
-        size_t len = lua_rawlen(L, -1);
+        list[count++] = cs_xstrdup(s);
+    } else if (cs_lua_get_table_field(L, idx, key) == CS_FIELD_OK) {
+        len = cs_lua_array_len(L, -1);
         if (len > 100000) {
             cs_luaread_error(r, kp, "too many entries (%zu)", len);
             lua_pop(L, 1);
@@ -327,23 +326,18 @@ bool cs_luaread_strings(struct cs_luaread *r, lua_State *L, int idx,
         }
         list = cs_xcalloc(len + 1, sizeof *list);
         for (size_t i = 1; i <= len; i++) {
-            if (lua_rawgeti(L, -1, (lua_Integer)i) != LUA_TSTRING) {
-                cs_luaread_error(r, kp, "entry %zu: expected a string, got "
-                                 "%s", i, luaL_typename(L, -1));
+            if (cs_lua_get_string_index(L, -1, (int64_t)i, &s, NULL) !=
+                CS_FIELD_OK) {
+                cs_luaread_error(r, kp, "entry %zu: expected a string", i);
                 ok = false;
             } else {
-                list[count++] = cs_xstrdup(lua_tostring(L, -1));
+                list[count++] = cs_xstrdup(s);
             }
-            lua_pop(L, 1);
         }
-    } else if (type != LUA_TNIL) {
-        cs_luaread_error(r, kp, "expected a string or a list of strings, "
-                         "got %s", lua_typename(L, type));
-        ok = false;
-    }
-    lua_pop(L, 1);
-    if (type == LUA_TNIL) {
-        return true;
+        lua_pop(L, 1);
+    } else {
+        return field_ok(r, L, idx, path, key, CS_FIELD_TYPE,
+                        "a string or a list of strings");
     }
     if (!ok) {
         cs_luaread_free_strings(list, count);

@@ -6,7 +6,8 @@ set -euo pipefail
 packages=(
     build-essential cmake pkg-config
     liblua5.4-dev lua5.4 lua-busted
-    libwebsockets-dev libcurl4-openssl-dev libpq-dev libcjson-dev libssl-dev
+    libwebsockets-dev libuv1-dev libcurl4-openssl-dev libpq-dev libcjson-dev
+    libssl-dev openssl
 )
 
 missing=()

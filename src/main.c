@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include "cryptosup/config.h"
+#include "cryptosup/connector.h"
 #include "cryptosup/engine.h"
+#include "cryptosup/loop.h"
 #include "cryptosup/log.h"
 #include "cryptosup/replay.h"
 #include "cryptosup/rules.h"
@@ -58,7 +60,8 @@ static void install_signals(void)
 static void usage(FILE *out)
 {
     fputs("usage:\n"
-          "  cryptosup run    [-c config.lua] [--emit ticks,alerts]\n"
+          "  cryptosup run    [-c config.lua] [--emit ticks,alerts] "
+          "[--record DIR]\n"
           "  cryptosup check  [-c config.lua]\n"
           "  cryptosup replay [-c config.lua] [--exchange NAME] "
           "[--emit ticks,alerts]\n"
@@ -76,6 +79,7 @@ struct options {
     bool emit_ticks, emit_alerts;
     const char *exchange;
     double speed;
+    const char *record;           /* run: capture directory */
     bool log_level_given;
     enum cs_log_level log_level;
 };
@@ -113,6 +117,7 @@ static int parse_options(int argc, char **argv, struct options *o,
         { "speed", required_argument, NULL, 's' },
         { "as-fast-as-possible", no_argument, NULL, 'f' },
         { "log-level", required_argument, NULL, 'l' },
+        { "record", required_argument, NULL, 'r' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
@@ -155,6 +160,9 @@ static int parse_options(int argc, char **argv, struct options *o,
             }
             o->log_level_given = true;
             break;
+        case 'r':
+            o->record = optarg;
+            break;
         case 'h':
             usage(stdout);
             exit(0);
@@ -166,6 +174,10 @@ static int parse_options(int argc, char **argv, struct options *o,
     if (!replay && (o->exchange || o->speed > 0)) {
         fprintf(stderr, "cryptosup: --exchange and --speed are for "
                 "replay\n");
+        return -1;
+    }
+    if (replay && o->record) {
+        fprintf(stderr, "cryptosup: --record is for run\n");
         return -1;
     }
     return optind;
@@ -310,37 +322,103 @@ static int cmd_replay(const struct options *o, int nfiles, char **files)
     return status;
 }
 
+/* Everything `run` owns, reachable from the loop's timer. */
+struct runtime {
+    const struct options *opt;
+    struct cs_engine *engine;
+    struct cs_loop *loop;
+    struct cs_connectors *connectors;
+    struct cs_timer *housekeeping;
+    int64_t stop_deadline_ns;     /* 0 until stopping */
+};
+
+static void log_exchange_stats(const struct cs_connectors *c)
+{
+    for (size_t i = 0; i < cs_connectors_count(c); i++) {
+        const struct cs_exchange_stats *s = cs_connectors_stats(c, i);
+        cs_log_info(LOG_MAIN, "%s: %llu frames, %llu connects, %llu "
+                    "reconnects, %llu failed attempts, %llu stale, %llu gaps, "
+                    "%llu rotations", s->exchange,
+                    (unsigned long long)s->frames,
+                    (unsigned long long)s->connects,
+                    (unsigned long long)s->reconnects,
+                    (unsigned long long)s->connect_failures,
+                    (unsigned long long)s->stale, (unsigned long long)s->gaps,
+                    (unsigned long long)s->rotations);
+    }
+}
+
+/* Every 100 ms on the loop: signals (set by the handlers) become actions
+ * here, where it is safe; memory housekeeping; the bounded shutdown. */
+static void run_housekeeping(void *arg)
+{
+    struct runtime *rt = arg;
+
+    if (rt->stop_deadline_ns) {
+        if (cs_connectors_idle(rt->connectors) ||
+            cs_time_mono_ns() > rt->stop_deadline_ns) {
+            cs_loop_stop(rt->loop);
+        }
+        return;
+    }
+    if (stop_requested) {
+        cs_log_info(LOG_MAIN, "stopping: closing connections");
+        cs_connectors_stop(rt->connectors);
+        rt->stop_deadline_ns = cs_time_mono_ns() + 3 * CS_NS_PER_S;
+        return;
+    }
+    if (reload_requested) {
+        reload_requested = 0;
+        cs_log_info("lua.reload", "SIGHUP: reloading %s", rt->opt->config);
+        if (cs_engine_reload(rt->engine, rt->opt->config) == CS_OK) {
+            cs_connectors_apply(rt->connectors,
+                                cs_engine_config(rt->engine));
+        }
+    }
+    cs_engine_maintain(rt->engine, 1000);
+}
+
 static int cmd_run(const struct options *o)
 {
-    struct cs_engine *e = start_engine(o);
+    struct runtime rt;
+    struct cs_loop_options lo;
     const struct cs_config *cfg;
-    struct timespec slice = { 0, 100 * 1000 * 1000 };
 
-    if (e == NULL) {
+    memset(&rt, 0, sizeof rt);
+    rt.opt = o;
+    rt.engine = start_engine(o);
+    if (rt.engine == NULL) {
         return 1;
     }
     if (o->emit_ticks || o->emit_alerts) {
         setvbuf(stdout, NULL, _IOLBF, 0);
     }
-    cfg = cs_engine_config(e);
+    cfg = cs_engine_config(rt.engine);
+    memset(&lo, 0, sizeof lo);
+    lo.ca_file = cfg->connect.ca_file;
+    rt.loop = cs_loop_new(&lo);
+    if (rt.loop == NULL) {
+        cs_engine_free(rt.engine);
+        return 1;
+    }
     cs_log_info(LOG_MAIN, "cryptosup %s running with %s: %zu rules, %zu "
                 "exchanges", CS_VERSION, o->config,
-                cs_ruleset_count(cs_engine_rules(e)), cfg->nexchanges);
-    cs_log_warn(LOG_MAIN, "live exchange connectors are not in this build "
-                "yet: the engine waits for signals (SIGHUP reloads); use "
-                "`cryptosup replay` to feed recorded data");
-    while (!stop_requested) {
-        if (reload_requested) {
-            reload_requested = 0;
-            cs_log_info("lua.reload", "SIGHUP: reloading %s", o->config);
-            cs_engine_reload(e, o->config);
-        }
-        nanosleep(&slice, NULL);
-        cs_engine_maintain(e, 1000);
+                cs_ruleset_count(cs_engine_rules(rt.engine)),
+                cfg->nexchanges);
+    rt.connectors = cs_connectors_new(rt.loop, rt.engine, cfg, o->record);
+    rt.housekeeping = cs_timer_new(rt.loop, run_housekeeping, &rt);
+    cs_timer_start(rt.housekeeping, 100, 100);
+    cs_loop_run(rt.loop);
+
+    log_exchange_stats(rt.connectors);
+    log_summary(rt.engine);
+    cs_timer_free(rt.housekeeping);
+    cs_connectors_free(rt.connectors);
+    cs_loop_free(rt.loop);
+    cs_engine_free(rt.engine);
+    if (fflush(stdout) != 0) {
+        return 1;
     }
-    cs_log_info(LOG_MAIN, "stopping");
-    log_summary(e);
-    cs_engine_free(e);
     return 0;
 }
 

@@ -22,6 +22,24 @@ struct cs_config_exchange {
     const struct cs_venue_ops *venue;
     struct cs_config_symbol *symbols;  /* empty: every symbol (replay) */
     size_t nsymbols;
+    char *url;                         /* WebSocket endpoint; NULL: venue's */
+    char **channels;                   /* NULL: the venue's defaults */
+    size_t nchannels;
+    /* Overrides of the venue's wire numbers; 0: the venue's own. */
+    int64_t idle_timeout_ms;
+    int64_t ping_interval_ms;
+    int64_t max_lifetime_ms;
+    unsigned max_symbols_per_conn;
+};
+
+/* How connectors connect and reconnect. */
+struct cs_config_connect {
+    char *ca_file;             /* CA bundle for wss; NULL: system default */
+    int64_t backoff_initial_ms;
+    int64_t backoff_max_ms;    /* cap; reconnects never give up */
+    int64_t healthy_after_ms;  /* open this long with data: backoff resets */
+    int64_t connect_timeout_ms;
+    size_t max_frame_bytes;    /* larger frames are dropped and counted */
 };
 
 struct cs_config {
@@ -33,6 +51,7 @@ struct cs_config {
     struct cs_config_exchange *exchanges;
     size_t nexchanges;
     bool all_symbols;        /* no exchanges section: watch everything */
+    struct cs_config_connect connect;
     int64_t *windows_s;      /* windows kept for every instrument, sorted */
     size_t nwindows;
     enum cs_log_level log_level;

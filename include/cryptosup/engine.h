@@ -33,6 +33,10 @@ struct cs_engine_stats {
     uint64_t ticks_quotes_only;   /* quotes of instruments that trade: they
                                      do not move the series */
     uint64_t ticks_dropped;       /* more ticks in one frame than we hold */
+    uint64_t ticks_duplicate;     /* sequence already seen (overlapping
+                                     connections, venue resends) */
+    uint64_t sequence_gaps;       /* per-instrument sequence jumps */
+    uint64_t gaps_marked;         /* instruments marked gapped, all kinds */
     uint64_t instruments;
     uint64_t instruments_refused; /* past max_instruments */
     uint64_t rule_evaluations;
@@ -50,18 +54,22 @@ struct cs_engine *cs_engine_new(struct cs_config *cfg, struct cs_ruleset *rs,
 void cs_engine_free(struct cs_engine *e);   /* NULL is fine */
 
 /* Parse and process one frame received from `venue`. Bad frames are
- * counted and logged once per kind; nothing here fails. */
-void cs_engine_frame(struct cs_engine *e, const struct cs_venue_ops *venue,
+ * counted and logged once per kind; nothing here fails. Returns the parse
+ * result (valid until the next call) so a connector can act on what the
+ * venue said (shutdown notices, connection-wide gaps). */
+const struct cs_parse_out *cs_engine_frame(struct cs_engine *e, const struct cs_venue_ops *venue,
                      struct cs_venue_scratch *scratch, const char *frame,
                      size_t len, int64_t recv_ns);
 
 /* Process one already-normalised tick (benchmarks, tests). */
 void cs_engine_tick(struct cs_engine *e, const struct cs_tick *tick);
 
-/* Mark a gap on every window of an exchange (symbol NULL) or of one
- * instrument, at data time ts_ns. */
+/* A gap on every instrument of an exchange (raw_symbol NULL) or on one:
+ * its windows are marked gapped at data time ts_ns and the on_gap handlers
+ * of its rules run. `kind` is "reconnect" or "connection". */
 void cs_engine_mark_gap(struct cs_engine *e, const char *exchange,
-                        const char *symbol, int64_t ts_ns);
+                        const char *raw_symbol, const char *kind,
+                        int64_t ts_ns);
 
 /* Swap in a new config and rule set atomically (takes ownership of both).
  * Alert state carries over for rules whose name is unchanged; windows of

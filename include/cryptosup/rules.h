@@ -44,6 +44,8 @@ struct cs_rule {
     struct cs_alert_params alert;
     char *severity;
     int lua_ref;              /* condition function in the VM registry */
+    int gap_ref;              /* on_gap handler in the registry */
+    bool has_on_gap;
     /* Runtime, reset by reload. */
     uint64_t evaluations;
     uint64_t failures;
@@ -94,6 +96,25 @@ struct cs_rule_input {
 enum cs_cond cs_ruleset_eval_lua(struct cs_ruleset *rs, struct cs_rule *rule,
                                  const struct cs_rule_input *in,
                                  bool firing, const char **message);
+
+/* A gap in what an instrument's rules saw: messages lost (sequence jump)
+ * or a connection lost and reconnected. */
+struct cs_gap_event {
+    const char *exchange;
+    const char *symbol;
+    const char *raw_symbol;
+    const char *kind;         /* "sequence", "reconnect", "connection" */
+    int64_t ts_ns;            /* data time of the gap */
+    bool has_seq;
+    uint64_t expected, got;   /* sequence gaps */
+};
+
+/* Call a rule's on_gap handler (the rule must have one). True when the
+ * handler returned true, i.e. asks for an alert; *message as for
+ * conditions. Failures are logged, counted and park the rule as for
+ * conditions. */
+bool cs_ruleset_on_gap(struct cs_ruleset *rs, struct cs_rule *rule,
+                       const struct cs_gap_event *ev, const char **message);
 
 /* Lua VM counters for metrics and tests. */
 struct cs_ruleset_stats {

@@ -1,6 +1,7 @@
 /* The normalised tick: what every venue parser produces and every later
  * stage consumes. A small value passed by value; text fields borrow from
- * the frame buffer and are valid only while that frame is being handled. */
+ * the frame buffer (or from the parser's scratch, see venue.h) and are
+ * valid only while that frame is being handled. */
 #ifndef CRYPTOSUP_TICK_H
 #define CRYPTOSUP_TICK_H
 

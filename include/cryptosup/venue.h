@@ -41,7 +41,12 @@ struct cs_parse_out {
 };
 
 /* Per-stream scratch space (JSON tokens), allocated once per connection or
- * replay file so parsing allocates nothing per frame. Single-threaded. */
+ * replay file so parsing allocates nothing per frame. Single-threaded.
+ * It also holds what a venue must remember between frames of one
+ * connection: Coinbase Advanced Trade's last sequence_num, Bybit's merged
+ * tickers (grown on a symbol's first snapshot, at most
+ * CS_VENUE_MAX_MERGED symbols). Give every connection (and every replay
+ * file) its own scratch: a new connection starts those afresh. */
 struct cs_venue_scratch;
 struct cs_venue_scratch *cs_venue_scratch_new(void);
 void cs_venue_scratch_free(struct cs_venue_scratch *s);
@@ -71,19 +76,28 @@ struct cs_venue_ops {
     /* Subscribe (or unsubscribe) raw symbols on channels (both arrays of
      * NUL-terminated strings), in as many messages as the venue's limits
      * need, each handed to send(). *req_id is the connection's request
-     * counter (incremented per message that carries an id). */
+     * counter (incremented per message that carries an id). Every string
+     * is JSON-escaped, so any bytes give valid JSON; empty symbols or
+     * channels and ones over CS_VENUE_NAME_MAX bytes are left out. The
+     * text passed to send() is valid only during that call. */
     void (*build_subscription)(const char *const *raw_symbols, size_t n,
                                const char *const *channels, size_t nchannels,
                                bool unsubscribe, uint64_t *req_id,
                                cs_venue_send_fn send, void *ctx);
-    /* The client keepalive message into buf; 0 when the venue needs none
-     * (server pings are answered by the WebSocket layer). */
+    /* The client keepalive message into buf (NUL-terminated; returns its
+     * length); 0 when the venue needs none (server pings are answered by
+     * the WebSocket layer) or when `size` is too small (64 always
+     * suffices). */
     size_t (*build_ping)(uint64_t *req_id, char *buf, size_t size);
-    /* The venue's spelling of BASE/QUOTE ("BTCUSDT", "BTC-USD", "BTC/USD"). */
+    /* The venue's spelling of BASE/QUOTE ("BTCUSDT", "BTC-USD", "BTC/USD"),
+     * upper case, truncated to `size` like snprintf. */
     void (*compose_symbol)(const char *base, const char *quote, char *buf,
                            size_t size);
     /* Parse one frame. Ticks borrow text from `frame`, which must outlive
-     * them. Never fails hard: bad input becomes CS_FRAME_MALFORMED. */
+     * them; Bybit ticks (merged from deltas) borrow from `scratch` instead,
+     * valid until the next parse on that scratch. Either way, handle the
+     * ticks before parsing the next frame. Never fails hard: bad input
+     * becomes CS_FRAME_MALFORMED. */
     void (*parse)(struct cs_venue_scratch *scratch, const char *frame,
                   size_t len, int64_t recv_ns, struct cs_parse_out *out);
     /* Split a raw symbol into base and quote (upper case, NUL-terminated).
@@ -99,6 +113,12 @@ const struct cs_venue_ops *const *cs_venue_all(void);
 
 extern const struct cs_venue_ops cs_venue_binance;
 extern const struct cs_venue_ops cs_venue_coinbase;
+extern const struct cs_venue_ops cs_venue_kraken;
+extern const struct cs_venue_ops cs_venue_okx;
+extern const struct cs_venue_ops cs_venue_bybit;
+
+/* Longest symbol or channel name build_subscription() sends. */
+#define CS_VENUE_NAME_MAX 64
 
 /* ---- Shared by the venue parsers in src/venues/; nothing else calls
  * these. The scratch has two token areas: the frame's, and a second one
@@ -123,6 +143,29 @@ enum cs_json_status cs_venue_scratch_parse(struct cs_venue_scratch *s,
 bool cs_venue_parse_frame(struct cs_venue_scratch *s, struct cs_json *js,
                           const char *frame, size_t len,
                           struct cs_parse_out *out);
+
+/* What a venue decided about a frame: its class and static `what`. */
+struct cs_venue_result {
+    enum cs_frame_class cls;
+    const char *what;
+};
+struct cs_venue_result cs_venue_result(enum cs_frame_class cls,
+                                       const char *what);
+
+/* Classifies a tokenised frame (root token 0), pushing ticks as it goes. */
+typedef struct cs_venue_result (*cs_venue_root_fn)(void *ctx,
+                                                   const struct cs_json *js);
+/* The frame of every parse(): resets `out`, tokenises the frame
+ * (cs_venue_parse_frame) and, when that works, sets out's class from
+ * root(ctx, js). */
+void cs_venue_run(struct cs_venue_scratch *s, const char *frame, size_t len,
+                  struct cs_parse_out *out, cs_venue_root_fn root,
+                  void *ctx);
+
+/* The first of names[0..n) that string token `tok` equals (or, with
+ * `prefix`, starts with), or NULL. Escaped strings never match. */
+const char *cs_venue_match(const struct cs_json *js, int tok,
+                           const char *const *names, size_t n, bool prefix);
 
 /* Empty `out`: no ticks, class MALFORMED "empty frame" until decided. */
 void cs_venue_out_reset(struct cs_parse_out *out);
@@ -154,5 +197,148 @@ enum cs_venue_field cs_venue_decimal(const struct cs_json *js, int tok,
  * 64 printable ASCII bytes without spaces. */
 enum cs_venue_field cs_venue_symbol(const struct cs_json *js, int tok,
                                     struct cs_text *out);
+
+enum cs_venue_num {
+    CS_VENUE_NUM_PRICE,   /* must be > 0 */
+    CS_VENUE_NUM_QTY,     /* >= 0 */
+    CS_VENUE_NUM_SIDE     /* >= 0; zero is an empty book side: absent */
+};
+
+/* Token `tok` (-1 when missing) as one decimal field of a tick: fills
+ * *val, *text (borrowed from the frame) and *has. Absent (see
+ * cs_venue_decimal) clears *has and is an error only when `required`.
+ * Returns NULL, `missing` or `bad` (static texts for out->what). */
+const char *cs_venue_take_decimal(const struct cs_json *js, int tok,
+                                  bool required, enum cs_venue_num rule,
+                                  struct cs_decimal *val,
+                                  struct cs_text *text, bool *has,
+                                  const char *missing, const char *bad);
+
+/* Epoch time in ms, or in µs when above 10^14 (ms values stay below
+ * that until the year 5138), to ns. False when <= 0 or overflowing. */
+bool cs_venue_epoch_to_ns(int64_t v, int64_t *ns);
+
+/* Token `tok` as an ISO-8601 / RFC 3339 UTC time (an unescaped string)
+ * in ns since the epoch. */
+bool cs_venue_iso_time(const struct cs_json *js, int tok, int64_t *ns);
+
+/* Called for each element of an array; returns NULL to go on, or a static
+ * text for out->what that stops the walk. */
+typedef const char *(*cs_venue_element_fn)(void *ctx,
+                                           const struct cs_json *js,
+                                           int tok);
+/* Walks array `arr` of `js`, re-parsing a skipped array or skipped
+ * elements alone in the element area (so `fn` must not use that area),
+ * and returns what `fn` returned first, "too many JSON tokens" when a
+ * skipped part does not fit, or `not_array` when `arr` is -1 or not an
+ * array. */
+const char *cs_venue_each_element(struct cs_venue_scratch *s,
+                                  const struct cs_json *js, int arr,
+                                  const char *not_array,
+                                  cs_venue_element_fn fn, void *ctx);
+
+/* Value `tok` of `js`, or, when the frame parse skipped its subtree, the
+ * same bytes parsed alone into the scratch's element area (*sub). On true
+ * *ejs and *etok name the value to read; false when it does not fit. */
+bool cs_venue_unskip(struct cs_venue_scratch *s, const struct cs_json *js,
+                     int tok, struct cs_json *sub, const struct cs_json **ejs,
+                     int *etok);
+
+/* Connection-wide sequence numbers (Coinbase Advanced Trade sequence_num):
+ * records `seq` as the scratch's latest; when a previous one exists and
+ * `seq` is not previous + 1, sets out->connection_gap, gap_expected and
+ * gap_got. The first number on a scratch only records. */
+void cs_venue_conn_seq(struct cs_venue_scratch *s, uint64_t seq,
+                       struct cs_parse_out *out);
+
+/* The latest ticker of one symbol, merged from a snapshot and the deltas
+ * after it (Bybit linear). Text buffers are NUL-terminated; tick text may
+ * point into them until the next parse on the scratch. */
+#define CS_VENUE_MAX_MERGED 4096
+#define CS_VENUE_MERGED_TEXT 32    /* longest text + 1 */
+struct cs_venue_merged {
+    char symbol[CS_VENUE_MERGED_TEXT];
+    char price[CS_VENUE_MERGED_TEXT];   /* "" when absent */
+    char bid[CS_VENUE_MERGED_TEXT];
+    char ask[CS_VENUE_MERGED_TEXT];
+};
+
+/* The merged ticker of `symbol` (len bytes), or NULL when it has none.
+ * With `create`, a missing one is added (all text "") unless the symbol
+ * is longer than CS_VENUE_MERGED_TEXT - 1 or CS_VENUE_MAX_MERGED symbols
+ * are held; the pointer is valid until the next create. */
+struct cs_venue_merged *cs_venue_merged_get(struct cs_venue_scratch *s,
+                                            const char *symbol, size_t len,
+                                            bool create);
+
+/* ---- Symbol helpers for split_symbol and compose_symbol. ---- */
+
+/* Upper-cased copy of n bytes into dst (NUL-terminated). False when n is
+ * 0, does not fit `size`, or a byte is not an ASCII letter or digit. */
+bool cs_venue_copy_upper(const char *src, size_t n, char *dst, size_t size);
+/* Concatenated symbols ("AAVEUPUSDT"): the longest of `quotes` (upper
+ * case, NULL-terminated list) that ends `raw` and leaves a base of at
+ * least 2 characters. Letters and digits only, any case. */
+bool cs_venue_split_suffix(const char *raw, size_t len,
+                           const char *const *quotes, char *base,
+                           size_t base_size, char *quote, size_t quote_size);
+/* Symbols with exactly one separator ("BTC-USD", "BTC/USD"). */
+bool cs_venue_split_at(const char *raw, size_t len, char sep, char *base,
+                       size_t base_size, char *quote, size_t quote_size);
+/* BASE, sep ("" for none), QUOTE, upper-cased, truncated like snprintf. */
+void cs_venue_compose(const char *base, const char *quote, const char *sep,
+                      char *buf, size_t size);
+
+/* ---- Client messages. build_subscription() of every venue runs
+ * cs_venue_subscribe(), which batches, and writes each message with the
+ * venue's cs_venue_write_fn into a cs_jsonw (arrays through the two calls
+ * below, as cs_jsonw has none). ---- */
+struct cs_jsonw;
+void cs_venue_msg_array_begin(struct cs_jsonw *w);
+void cs_venue_msg_array_end(struct cs_jsonw *w);
+/* True when a symbol or channel may go into a message: 1 to
+ * CS_VENUE_NAME_MAX bytes. */
+bool cs_venue_name_ok(const char *name);
+
+/* The symbols and channels of one message (only names cs_venue_name_ok()
+ * accepts). */
+struct cs_venue_batch {
+    const char *const *symbols;
+    size_t nsymbols;
+    const char *const *channels;
+    size_t nchannels;
+    bool unsubscribe;
+};
+/* Writes one message for `b` into the empty `w`, taking a request id from
+ * *req_id if the venue's messages carry one. */
+typedef void (*cs_venue_write_fn)(struct cs_jsonw *w,
+                                  const struct cs_venue_batch *b,
+                                  uint64_t *req_id);
+
+enum cs_venue_batching {
+    CS_VENUE_BATCH_SYMBOLS,   /* all channels per message, per_msg symbols */
+    CS_VENUE_BATCH_PAIRS,     /* all channels per message, per_msg symbols
+                                 times channels (Bybit "args") */
+    CS_VENUE_BATCH_CHANNEL    /* one channel per message, per_msg symbols */
+};
+
+/* The most symbols or channels one call sends; more are left out. */
+#define CS_VENUE_BATCH_MAX 256
+/* build_subscription() for a venue: batches the symbols as `batching`
+ * says (per_msg capped at CS_VENUE_BATCH_MAX) and hands each message
+ * write() made to send(). */
+void cs_venue_subscribe(const char *const *raw_symbols, size_t n,
+                        const char *const *channels, size_t nchannels,
+                        bool unsubscribe, uint64_t *req_id,
+                        enum cs_venue_batching batching, size_t per_msg,
+                        cs_venue_write_fn write, cs_venue_send_fn send,
+                        void *ctx);
+/* build_ping for venues that need no client keepalive: returns 0. */
+size_t cs_venue_no_ping(uint64_t *req_id, char *buf, size_t size);
+/* A keepalive message `before` + next request id + `after` into buf (no id
+ * when req_id is NULL); increments *req_id. Returns the length, or 0 with
+ * *req_id unchanged when it does not fit. */
+size_t cs_venue_ping_msg(uint64_t *req_id, char *buf, size_t size,
+                         const char *before, const char *after);
 
 #endif

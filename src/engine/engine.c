@@ -423,12 +423,47 @@ static bool series_price(const struct cs_tick *t, struct cs_decimal *out)
     return false;
 }
 
+static void handle_gap(struct cs_engine *e, struct cs_instrument *inst,
+                       const struct cs_gap_event *ev);
+static void gap_event_for(const struct cs_instrument *inst, const char *kind,
+                          int64_t ts_ns, struct cs_gap_event *ev);
+
+enum seq_verdict { SEQ_OK, SEQ_DUPLICATE, SEQ_GAP };
+
+/* Check a tick's sequence number against what its instrument saw last on
+ * the same kind of sequence. */
+static enum seq_verdict check_sequence(struct cs_instrument *inst,
+                                       const struct cs_tick *t,
+                                       uint64_t *expected)
+{
+    unsigned k = t->seq_kind;
+    enum seq_verdict v = SEQ_OK;
+
+    if (!t->has_seq || k == CS_SEQ_NONE || k > CS_SEQ_INCREASING) {
+        return SEQ_OK;
+    }
+    if (inst->has_seq[k]) {
+        if (t->seq <= inst->last_seq[k]) {
+            return SEQ_DUPLICATE;
+        }
+        if (k == CS_SEQ_CONTIGUOUS && t->seq != inst->last_seq[k] + 1) {
+            *expected = inst->last_seq[k] + 1;
+            v = SEQ_GAP;
+        }
+    }
+    inst->has_seq[k] = true;
+    inst->last_seq[k] = t->seq;
+    return v;
+}
+
 void cs_engine_tick(struct cs_engine *e, const struct cs_tick *tick)
 {
     struct cs_instrument *inst;
     struct cs_decimal price;
     struct cs_rule_input in;
     int64_t ts_ns;
+    uint64_t expected = 0;
+    struct cs_gap_event gap;
 
     inst = cs_instruments_intern(e->instruments, tick, &e->stats);
     if (inst == NULL) {
@@ -438,9 +473,29 @@ void cs_engine_tick(struct cs_engine *e, const struct cs_tick *tick)
         e->stats.ticks_unwatched++;
         return;
     }
-    e->stats.ticks++;
     ts_ns = tick->ts_ns ? tick->ts_ns : tick->recv_ns ? tick->recv_ns
                                                       : e->now_ns;
+    switch (check_sequence(inst, tick, &expected)) {
+    case SEQ_OK:
+        break;
+    case SEQ_DUPLICATE:
+        e->stats.ticks_duplicate++;
+        return;
+    case SEQ_GAP:
+        e->stats.sequence_gaps++;
+        cs_log_limited(CS_LOG_WARN, LOG_ENGINE, "sequence-gap",
+                       "%s %s: sequence gap, expected %llu, got %llu; "
+                       "windows marked gapped", tick->exchange, inst->symbol,
+                       (unsigned long long)expected,
+                       (unsigned long long)tick->seq);
+        gap_event_for(inst, "sequence", ts_ns, &gap);
+        gap.has_seq = true;
+        gap.expected = expected;
+        gap.got = tick->seq;
+        handle_gap(e, inst, &gap);
+        break;
+    }
+    e->stats.ticks++;
     if (e->opt.emit && e->opt.emit_ticks) {
         emit_tick(e, inst, tick, ts_ns);
     }
@@ -521,9 +576,11 @@ static void count_frame(struct cs_engine *e, const struct cs_venue_ops *venue,
     }
 }
 
-void cs_engine_frame(struct cs_engine *e, const struct cs_venue_ops *venue,
-                     struct cs_venue_scratch *scratch, const char *frame,
-                     size_t len, int64_t recv_ns)
+const struct cs_parse_out *cs_engine_frame(struct cs_engine *e,
+                                           const struct cs_venue_ops *venue,
+                                           struct cs_venue_scratch *scratch,
+                                           const char *frame, size_t len,
+                                           int64_t recv_ns)
 {
     struct cs_parse_out *p = &e->parsed;
     char preview[81];
@@ -536,7 +593,7 @@ void cs_engine_frame(struct cs_engine *e, const struct cs_venue_ops *venue,
         memcpy(preview, frame, n);
         preview[n] = '\0';
         count_frame(e, venue, p, preview, len);
-        return;
+        return p;
     }
     count_frame(e, venue, p, frame, len);
     if (p->dropped) {
@@ -551,6 +608,7 @@ void cs_engine_frame(struct cs_engine *e, const struct cs_venue_ops *venue,
     for (size_t i = 0; i < p->n; i++) {
         cs_engine_tick(e, &p->ticks[i]);
     }
+    return p;
 }
 
 size_t cs_engine_maintain(struct cs_engine *e, size_t max_instruments)
@@ -558,10 +616,68 @@ size_t cs_engine_maintain(struct cs_engine *e, size_t max_instruments)
     return cs_instruments_compact(e->instruments, max_instruments);
 }
 
-void cs_engine_mark_gap(struct cs_engine *e, const char *exchange,
-                        const char *symbol, int64_t ts_ns)
+/* Mark an instrument's windows gapped and let its rules' on_gap handlers
+ * react; a handler returning true raises a one-shot alert. */
+static void handle_gap(struct cs_engine *e, struct cs_instrument *inst,
+                       const struct cs_gap_event *ev)
 {
-    cs_instruments_mark_gap(e->instruments, exchange, symbol, ts_ns);
+    e->stats.gaps_marked++;
+    for (size_t i = 0; i < inst->nwindows; i++) {
+        cs_window_mark_gap(inst->windows[i], ev->ts_ns);
+    }
+    for (size_t i = 0; i < inst->nrules; i++) {
+        struct cs_rule *rule = cs_ruleset_rule(e->rules, inst->rules[i]);
+        const char *message = NULL;
+        struct cs_alert alert;
+        struct cs_rule_input in;
+
+        if (rule->parked || !rule->has_on_gap ||
+            !cs_ruleset_on_gap(e->rules, rule, ev, &message)) {
+            continue;
+        }
+        memset(&in, 0, sizeof in);
+        in.symbol = inst->symbol;
+        in.raw_symbol = inst->raw;
+        in.ts_ns = ev->ts_ns;
+        e->stats.alerts_fired++;
+        build_alert(e, rule, inst, &in, CS_ALERT_FIRING, message, &alert);
+        alert.price[0] = '\0';
+        dispatch_alert(e, rule, &alert);
+    }
+}
+
+static void gap_event_for(const struct cs_instrument *inst, const char *kind,
+                          int64_t ts_ns, struct cs_gap_event *ev)
+{
+    memset(ev, 0, sizeof *ev);
+    ev->exchange = inst->venue->name;
+    ev->symbol = inst->symbol;
+    ev->raw_symbol = inst->raw;
+    ev->kind = kind;
+    ev->ts_ns = ts_ns;
+}
+
+void cs_engine_mark_gap(struct cs_engine *e, const char *exchange,
+                        const char *raw_symbol, const char *kind,
+                        int64_t ts_ns)
+{
+    struct cs_gap_event ev;
+    struct cs_instrument *inst;
+
+    if (raw_symbol) {
+        inst = cs_instruments_lookup(e->instruments, exchange, raw_symbol);
+        if (inst && inst->watched) {
+            gap_event_for(inst, kind, ts_ns, &ev);
+            handle_gap(e, inst, &ev);
+        }
+        return;
+    }
+    for (size_t i = 0; (inst = cs_instruments_at(e->instruments, i)); i++) {
+        if (inst->watched && strcmp(inst->venue->name, exchange) == 0) {
+            gap_event_for(inst, kind, ts_ns, &ev);
+            handle_gap(e, inst, &ev);
+        }
+    }
 }
 
 void cs_engine_swap(struct cs_engine *e, struct cs_config *cfg,

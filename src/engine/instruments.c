@@ -341,22 +341,28 @@ void cs_instruments_rebind(struct cs_instruments *t,
     }
 }
 
-void cs_instruments_mark_gap(struct cs_instruments *t, const char *exchange,
-                             const char *symbol, int64_t ts_ns)
+struct cs_instrument *cs_instruments_lookup(struct cs_instruments *t,
+                                            const char *exchange,
+                                            const char *raw)
 {
-    for (size_t i = 0; i < t->count; i++) {
-        struct cs_instrument *inst = t->items[i];
-        if (strcmp(inst->venue->name, exchange) != 0) {
-            continue;
+    const struct cs_venue_ops *venue = cs_venue_find(exchange);
+    size_t len = strlen(raw);
+    uint64_t h = hash_key(venue, raw, len);
+    size_t s = (size_t)h & (t->nslots - 1);
+
+    while (t->slots[s]) {
+        struct cs_instrument *inst = t->items[t->slots[s] - 1];
+        if (inst->venue == venue && strcmp(inst->raw, raw) == 0) {
+            return inst;
         }
-        if (symbol && strcmp(inst->symbol, symbol) != 0 &&
-            strcmp(inst->raw, symbol) != 0) {
-            continue;
-        }
-        for (size_t w = 0; w < inst->nwindows; w++) {
-            cs_window_mark_gap(inst->windows[w], ts_ns);
-        }
+        s = (s + 1) & (t->nslots - 1);
     }
+    return NULL;
+}
+
+struct cs_instrument *cs_instruments_at(struct cs_instruments *t, size_t i)
+{
+    return i < t->count ? t->items[i] : NULL;
 }
 
 size_t cs_instruments_window_bytes(const struct cs_instruments *t)

@@ -32,6 +32,8 @@ struct cs_instrument {
     int64_t last_ts_ns;             /* newest accepted tick */
     bool has_trades;                /* trades/tickers seen: quotes no longer
                                        feed the series */
+    uint64_t last_seq[3];           /* per enum cs_seq_kind */
+    bool has_seq[3];
 };
 
 struct cs_instruments;
@@ -61,8 +63,12 @@ void cs_instruments_rebind(struct cs_instruments *t,
                            struct cs_ruleset *new_rs,
                            const int64_t *windows_s, size_t nwindows);
 
-void cs_instruments_mark_gap(struct cs_instruments *t, const char *exchange,
-                             const char *symbol, int64_t ts_ns);
+/* The instrument of (exchange, raw symbol), or NULL when never seen. */
+struct cs_instrument *cs_instruments_lookup(struct cs_instruments *t,
+                                            const char *exchange,
+                                            const char *raw);
+/* Instruments by creation order, i < cs_instruments_count(). */
+struct cs_instrument *cs_instruments_at(struct cs_instruments *t, size_t i);
 
 /* Compact the windows of the next `max_items` instruments (round robin),
  * off the tick path. Returns bytes freed. */

@@ -28,6 +28,10 @@ const char *cs_config_data_dir(void)
 void cs_config_compose_raw(const struct cs_venue_ops *venue, const char *base,
                            const char *quote, char *buf, size_t size)
 {
+    if (venue->compose_symbol) {
+        venue->compose_symbol(base, quote, buf, size);
+        return;
+    }
     /* Coinbase spells BASE-QUOTE; Binance concatenates. */
     if (strcmp(venue->name, "coinbase") == 0) {
         snprintf(buf, size, "%s-%s", base, quote);
@@ -49,7 +53,10 @@ void cs_config_free(struct cs_config *cfg)
         }
         free(x->symbols);
         free(x->name);
+        free(x->url);
+        cs_luaread_free_strings(x->channels, x->nchannels);
     }
+    free(cfg->connect.ca_file);
     free(cfg->exchanges);
     cs_luaread_free_strings(cfg->rule_files, cfg->nrule_files);
     free(cfg->windows_s);
@@ -72,6 +79,11 @@ static struct cs_config *config_defaults(void)
     cfg->rule_failures_to_park = 1;
     cfg->max_instruments = 100000;
     cfg->alert_queue_size = 4096;
+    cfg->connect.backoff_initial_ms = 500;
+    cfg->connect.backoff_max_ms = 30000;
+    cfg->connect.healthy_after_ms = 30000;
+    cfg->connect.connect_timeout_ms = 15000;
+    cfg->connect.max_frame_bytes = 16u << 20;
     return cfg;
 }
 
@@ -136,9 +148,62 @@ static void parse_symbol(struct extract *x, struct cs_config_exchange *xc,
     s->raw = cs_xstrdup(raw);
 }
 
+/* Channels must be ones the venue has. */
+static void read_channels(struct extract *x, lua_State *L,
+                          struct cs_config_exchange *xc, const char *path)
+{
+    char cpath[160];
+    const char *const *known = xc->venue->wire ? xc->venue->wire->all_channels
+                                               : NULL;
+    if (!cs_luaread_strings(&x->rd, L, -1, path, "channels", &xc->channels,
+                            &xc->nchannels)) {
+        return;
+    }
+    snprintf(cpath, sizeof cpath, "%s.channels", path);
+    for (size_t i = 0; i < xc->nchannels; i++) {
+        bool ok = false;
+        for (size_t k = 0; known && known[k]; k++) {
+            ok = ok || strcmp(known[k], xc->channels[i]) == 0;
+        }
+        if (!ok) {
+            cs_luaread_error(&x->rd, cpath, "%s has no channel \"%s\"",
+                             xc->name, xc->channels[i]);
+        }
+    }
+}
+
+static void read_exchange_wire(struct extract *x, lua_State *L,
+                               struct cs_config_exchange *xc,
+                               const char *path)
+{
+    int64_t v;
+    cs_luaread_string(&x->rd, L, -1, path, "url", &xc->url);
+    if (xc->url && strncmp(xc->url, "ws://", 5) != 0 &&
+        strncmp(xc->url, "wss://", 6) != 0) {
+        char upath[160];
+        snprintf(upath, sizeof upath, "%s.url", path);
+        cs_luaread_error(&x->rd, upath, "expected a ws:// or wss:// URL");
+    }
+    read_channels(x, L, xc, path);
+    cs_luaread_integer(&x->rd, L, -1, path, "idle_timeout_ms", 100,
+                       3600000, &xc->idle_timeout_ms);
+    cs_luaread_integer(&x->rd, L, -1, path, "ping_interval_ms", 100,
+                       3600000, &xc->ping_interval_ms);
+    cs_luaread_integer(&x->rd, L, -1, path, "max_lifetime_ms", 1000,
+                       7 * 86400000LL, &xc->max_lifetime_ms);
+    v = 0;
+    if (cs_luaread_integer(&x->rd, L, -1, path, "max_symbols_per_conn", 1,
+                           1024, &v) && v > 0) {
+        xc->max_symbols_per_conn = (unsigned)v;
+    }
+}
+
 static void read_exchange(struct extract *x, lua_State *L, const char *name)
 {
-    static const char *const keys[] = { "symbols", NULL };
+    static const char *const keys[] = {
+        "symbols", "url", "channels", "idle_timeout_ms", "ping_interval_ms",
+        "max_lifetime_ms", "max_symbols_per_conn", NULL
+    };
     struct cs_config *cfg = x->cfg;
     const struct cs_venue_ops *venue = cs_venue_find(name);
     struct cs_config_exchange *xc;
@@ -148,8 +213,14 @@ static void read_exchange(struct extract *x, lua_State *L, const char *name)
 
     snprintf(path, sizeof path, "exchanges.%s", name);
     if (venue == NULL) {
-        cs_luaread_error(&x->rd, path, "unknown exchange (known: binance, "
-                         "coinbase)");
+        char known[128] = "";
+        const struct cs_venue_ops *const *all = cs_venue_all();
+        for (size_t i = 0; all[i]; i++) {
+            size_t n = strlen(known);
+            snprintf(known + n, sizeof known - n, "%s%s", i ? ", " : "",
+                     all[i]->name);
+        }
+        cs_luaread_error(&x->rd, path, "unknown exchange (known: %s)", known);
         return;
     }
     if (lua_type(L, -1) != LUA_TTABLE) {
@@ -164,6 +235,7 @@ static void read_exchange(struct extract *x, lua_State *L, const char *name)
     memset(xc, 0, sizeof *xc);
     xc->name = cs_xstrdup(name);
     xc->venue = venue;
+    read_exchange_wire(x, L, xc, path);
     if (cs_luaread_strings(&x->rd, L, -1, path, "symbols", &symbols,
                            &nsymbols)) {
         char spath[160];
@@ -173,6 +245,48 @@ static void read_exchange(struct extract *x, lua_State *L, const char *name)
         }
     }
     cs_luaread_free_strings(symbols, nsymbols);
+}
+
+static void read_connect(struct extract *x, lua_State *L, int idx)
+{
+    static const char *const keys[] = {
+        "ca_file", "backoff_initial_ms", "backoff_max_ms", "healthy_after_ms",
+        "connect_timeout_ms", "max_frame_kb", NULL
+    };
+    struct cs_config_connect *c = &x->cfg->connect;
+    char *ca = NULL;
+    int64_t kb = (int64_t)(c->max_frame_bytes >> 10);
+
+    if (cs_lua_get_table_field(L, idx, "connect") != CS_FIELD_OK) {
+        if (cs_luaread_field(L, idx, "connect") != LUA_TNIL) {
+            cs_luaread_error(&x->rd, "connect", "expected a table");
+        }
+        lua_pop(L, 1);
+        return;
+    }
+    cs_luaread_check_keys(&x->rd, L, -1, "connect", keys);
+    if (cs_luaread_string(&x->rd, L, -1, "connect", "ca_file", &ca) && ca) {
+        free(c->ca_file);
+        c->ca_file = cs_path_join(x->base_dir, ca);
+    }
+    free(ca);
+    cs_luaread_integer(&x->rd, L, -1, "connect", "backoff_initial_ms", 10,
+                       600000, &c->backoff_initial_ms);
+    cs_luaread_integer(&x->rd, L, -1, "connect", "backoff_max_ms", 10,
+                       3600000, &c->backoff_max_ms);
+    cs_luaread_integer(&x->rd, L, -1, "connect", "healthy_after_ms", 0,
+                       3600000, &c->healthy_after_ms);
+    cs_luaread_integer(&x->rd, L, -1, "connect", "connect_timeout_ms", 100,
+                       600000, &c->connect_timeout_ms);
+    if (cs_luaread_integer(&x->rd, L, -1, "connect", "max_frame_kb", 1,
+                           1 << 20, &kb)) {
+        c->max_frame_bytes = (size_t)kb << 10;
+    }
+    if (c->backoff_max_ms < c->backoff_initial_ms) {
+        cs_luaread_error(&x->rd, "connect.backoff_max_ms", "must not be "
+                         "below backoff_initial_ms");
+    }
+    lua_pop(L, 1);
 }
 
 static void read_exchanges(struct extract *x, lua_State *L, int idx)
@@ -284,7 +398,7 @@ static int extract_config(lua_State *L)
 {
     static const char *const keys[] = {
         "log_level", "rules", "lua_path", "windows", "exchanges", "limits",
-        NULL
+        "connect", NULL
     };
     struct extract *x = lua_touserdata(L, 1);
     char *level = NULL, *lua_path = NULL;
@@ -312,6 +426,7 @@ static int extract_config(lua_State *L)
     read_windows(x, L, 2);
     read_exchanges(x, L, 2);
     read_limits(x, L, 2);
+    read_connect(x, L, 2);
     return 0;
 }
 

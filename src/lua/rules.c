@@ -236,7 +236,7 @@ static void read_rule(struct extract *x, lua_State *L, int idx,
         "name", "description", "exchanges", "symbols", "window", "windows",
         "threshold_pct", "direction", "rearm_pct", "condition", "for",
         "hold_for", "cooldown", "mode", "severity", "ignore_gapped",
-        "notify_resolved", "prefilter_pct", NULL
+        "notify_resolved", "prefilter_pct", "on_gap", NULL
     };
     struct cs_ruleset *rs = x->rs;
     struct cs_rule r;
@@ -250,6 +250,7 @@ static void read_rule(struct extract *x, lua_State *L, int idx,
     idx = lua_absindex(L, idx);
     memset(&r, 0, sizeof r);
     r.lua_ref = LUA_NOREF;
+    r.gap_ref = LUA_NOREF;
     r.rearm = -1;
     r.ignore_gapped = true;
     r.file = cs_xstrdup(x->file);
@@ -312,6 +313,17 @@ static void read_rule(struct extract *x, lua_State *L, int idx,
         }
         r.kind = CS_RULE_THRESHOLD;
         r.threshold = threshold_pct / 100.0;
+    }
+    if (cs_lua_get_function_field(L, idx, "on_gap") == CS_FIELD_OK) {
+        r.gap_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+        r.has_on_gap = true;
+    } else if (cs_luaread_field(L, idx, "on_gap") != LUA_TNIL) {
+        char kp[160];
+        lua_pop(L, 1);
+        snprintf(kp, sizeof kp, "%s.on_gap", path);
+        cs_luaread_error(&x->rd, kp, "expected a function");
+    } else {
+        lua_pop(L, 1);
     }
     r.prefilter = -1;
     if (prefilter_pct >= 0) {
@@ -576,6 +588,64 @@ enum cs_cond cs_ruleset_eval_lua(struct cs_ruleset *rs, struct cs_rule *rule,
     }
     lua_pop(L, 2);
     return cond;
+}
+
+/* Fields of a gap event table.  [-0, +1, m] (run under cs_lua_call) */
+static int push_gap_event(lua_State *L)
+{
+    const struct cs_gap_event *ev = lua_touserdata(L, 1);
+    lua_createtable(L, 0, 8);
+    lua_pushstring(L, ev->exchange);
+    lua_setfield(L, -2, "exchange");
+    lua_pushstring(L, ev->symbol);
+    lua_setfield(L, -2, "symbol");
+    lua_pushstring(L, ev->raw_symbol);
+    lua_setfield(L, -2, "raw_symbol");
+    lua_pushstring(L, ev->kind);
+    lua_setfield(L, -2, "kind");
+    lua_pushinteger(L, ev->ts_ns / CS_NS_PER_MS);
+    lua_setfield(L, -2, "ts");
+    if (ev->has_seq) {
+        lua_pushinteger(L, (lua_Integer)ev->expected);
+        lua_setfield(L, -2, "expected");
+        lua_pushinteger(L, (lua_Integer)ev->got);
+        lua_setfield(L, -2, "got");
+    }
+    return 1;
+}
+
+bool cs_ruleset_on_gap(struct cs_ruleset *rs, struct cs_rule *rule,
+                       const struct cs_gap_event *ev, const char **message)
+{
+    lua_State *L = cs_vm_lua(rs->vm);
+    enum cs_lua_failure failure = CS_LUA_FAIL_NONE;
+    size_t index = (size_t)(rule - rs->rules);
+    bool fire;
+
+    *message = NULL;
+    cs_vm_set_now(rs->vm, ev->ts_ns);
+    /* The event table is built under protection: it allocates. */
+    lua_rawgeti(L, LUA_REGISTRYINDEX, rule->gap_ref);
+    lua_pushcfunction(L, push_gap_event);
+    lua_pushlightuserdata(L, (void *)ev);
+    if (cs_lua_call_at(rs->vm, rs->loggers[index], rule->file, 1, 1,
+                       &failure) != CS_OK) {
+        lua_pop(L, 1);
+        rule_failed(rs, rule, failure);
+        return false;
+    }
+    if (cs_lua_call_at(rs->vm, rs->loggers[index], rule->file, 1, 2,
+                       &failure) != CS_OK) {
+        rule_failed(rs, rule, failure);
+        return false;
+    }
+    fire = lua_type(L, -2) == LUA_TBOOLEAN && lua_toboolean(L, -2);
+    if (lua_type(L, -1) == LUA_TSTRING) {
+        snprintf(rs->message, sizeof rs->message, "%s", lua_tostring(L, -1));
+        *message = rs->message;
+    }
+    lua_pop(L, 2);
+    return fire;
 }
 
 void cs_ruleset_stats(const struct cs_ruleset *rs,

@@ -1,20 +1,25 @@
 /* Binance Spot market-data frames (raw and combined streams, single events
- * and `!..@arr` arrays) to normalised ticks, and the split of concatenated
- * symbols such as "AAVEUPUSDT" into base and quote. */
+ * and `!..@arr` arrays) to normalised ticks, the split of concatenated
+ * symbols such as "AAVEUPUSDT" into base and quote, and the SUBSCRIBE
+ * messages and limits of a raw-stream connection. */
 #include "cryptosup/venue.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "cryptosup/json.h"
-#include "cryptosup/timeutil.h"
+#include "cryptosup/jsonw.h"
 
 #define EXCHANGE "binance"
 
 /* What the parser decides, for readers of its output:
- * - trade/aggTrade: price p, qty q, time T (trade time), seq t / a.
- *   Tickers: price c, time E, no seq; 24hrTicker adds bid b, ask a and
- *   qty Q (last trade qty). bookTicker: quote, seq u, ts_ns 0 (the spot
- *   stream has no time; the futures form's E is used when present).
+ * - trade/aggTrade: price p, qty q, time T (trade time), seq t / a, both
+ *   CS_SEQ_CONTIGUOUS (trade ids and aggregate ids count up by one per
+ *   symbol, BSD "Trade Streams"). Tickers: price c, time E, no seq;
+ *   24hrTicker adds bid b, ask a and qty Q (last trade qty). bookTicker:
+ *   quote, seq u (CS_SEQ_INCREASING: the book update id skips), ts_ns 0
+ *   (the spot stream has no time; the futures form's E is used when
+ *   present).
  * - A bid or ask of 0 is an empty book side and reported as absent.
  * - Times above 10^14 are taken as µs (timeUnit=MICROSECOND), else ms.
  * - In `!..@arr` frames one malformed element rejects the frame; past
@@ -28,6 +33,7 @@ struct layout {
     const char *event;
     enum cs_tick_kind kind;
     const char *price, *qty, *time, *seq;
+    enum cs_seq_kind seq_kind;
     bool sides;                /* reads bid `b` and ask `a` */
     bool sides_required;       /* bookTicker: a quote is nothing else */
     const char *missing_s, *bad_s, *missing_price, *bad_price, *missing_qty,
@@ -35,8 +41,8 @@ struct layout {
                *missing_time, *bad_time, *missing_seq, *bad_seq;
 };
 
-#define LAYOUT(ev, kind, px, qty, time, seq, sides, sides_req) { \
-    ev, kind, px, qty, time, seq, sides, sides_req, \
+#define LAYOUT(ev, kind, px, qty, time, seq, seq_kind, sides, sides_req) { \
+    ev, kind, px, qty, time, seq, seq_kind, sides, sides_req, \
     ev ": missing s", ev ": bad s", ev ": missing " px, ev ": bad " px, \
     ev ": missing " qty, ev ": bad " qty, ev ": missing b", ev ": bad b", \
     ev ": missing a", ev ": bad a", ev ": missing " time, \
@@ -44,20 +50,26 @@ struct layout {
 
 /* Trades carry their own trade time `T`; tickers only the event time `E`.
  * Spot bookTicker has no time at all; the futures form has `e` and `E`. */
+#define CONTIG CS_SEQ_CONTIGUOUS
+#define INCR CS_SEQ_INCREASING
+#define NOSEQ CS_SEQ_NONE
 static const struct layout layouts[] = {
-    LAYOUT("trade", CS_TICK_TRADE, "p", "q", "T", "t", false, false),
-    LAYOUT("aggTrade", CS_TICK_TRADE, "p", "q", "T", "a", false, false),
-    LAYOUT("24hrTicker", CS_TICK_TICKER, "c", "Q", "E", "", true, false),
-    LAYOUT("24hrMiniTicker", CS_TICK_TICKER, "c", "", "E", "", false, false),
-    LAYOUT("1hTicker", CS_TICK_TICKER, "c", "", "E", "", false, false),
-    LAYOUT("4hTicker", CS_TICK_TICKER, "c", "", "E", "", false, false),
-    LAYOUT("1dTicker", CS_TICK_TICKER, "c", "", "E", "", false, false),
-    LAYOUT("bookTicker", CS_TICK_QUOTE, "", "", "E", "u", true, true),
+    LAYOUT("trade", CS_TICK_TRADE, "p", "q", "T", "t", CONTIG, false, false),
+    LAYOUT("aggTrade", CS_TICK_TRADE, "p", "q", "T", "a", CONTIG, false,
+           false),
+    LAYOUT("24hrTicker", CS_TICK_TICKER, "c", "Q", "E", "", NOSEQ, true,
+           false),
+    LAYOUT("24hrMiniTicker", CS_TICK_TICKER, "c", "", "E", "", NOSEQ, false,
+           false),
+    LAYOUT("1hTicker", CS_TICK_TICKER, "c", "", "E", "", NOSEQ, false, false),
+    LAYOUT("4hTicker", CS_TICK_TICKER, "c", "", "E", "", NOSEQ, false, false),
+    LAYOUT("1dTicker", CS_TICK_TICKER, "c", "", "E", "", NOSEQ, false, false),
+    LAYOUT("bookTicker", CS_TICK_QUOTE, "", "", "E", "u", INCR, true, true),
 };
 
 /* Spot @bookTicker payloads have no `e`. */
 static const struct layout book_ticker =
-    LAYOUT("bookTicker", CS_TICK_QUOTE, "", "", "", "u", true, true);
+    LAYOUT("bookTicker", CS_TICK_QUOTE, "", "", "", "u", INCR, true, true);
 
 /* Known events that carry nothing a ticker monitor uses. */
 static const char *const ignored_events[] = {
@@ -82,27 +94,6 @@ static struct result make(enum cs_frame_class cls, const char *what)
 {
     struct result r = { cls, what };
     return r;
-}
-
-/* Event times are epoch ms, or µs on `timeUnit=MICROSECOND` connections:
- * ms values stay below 10^14 until the year 5138, µs values are above. */
-static bool epoch_to_ns(int64_t v, int64_t *ns)
-{
-    if (v <= 0) {
-        return false;
-    }
-    if (v >= 100000000000000LL) {
-        if (v > INT64_MAX / 1000) {
-            return false;
-        }
-        *ns = v * 1000;
-        return true;
-    }
-    if (v > INT64_MAX / CS_NS_PER_MS) {
-        return false;
-    }
-    *ns = v * CS_NS_PER_MS;
-    return true;
 }
 
 /* An event object with the value token of each one-letter key (every
@@ -155,37 +146,6 @@ static int field(const struct event *ev, const char *key)
     return slot >= 0 ? ev->letter[slot] : cs_json_get(ev->js, ev->obj, key);
 }
 
-enum num_rule {
-    NUM_PRICE,   /* must be > 0 */
-    NUM_QTY,     /* >= 0 */
-    NUM_SIDE     /* >= 0; zero is an empty book side, reported as absent */
-};
-
-/* A decimal field into (val, text, has); NULL or the static failure. */
-static const char *take_decimal(const struct event *ev, const char *key,
-                                bool required, enum num_rule rule,
-                                struct cs_decimal *val, struct cs_text *text,
-                                bool *has, const char *missing,
-                                const char *bad)
-{
-    switch (cs_venue_decimal(ev->js, field(ev, key), rule == NUM_PRICE, val,
-                             text)) {
-    case CS_VENUE_FIELD_OK:
-        *has = rule != NUM_SIDE || !cs_decimal_is_zero(*val);
-        if (!*has) {
-            text->ptr = "";
-            text->len = 0;
-        }
-        return NULL;
-    case CS_VENUE_FIELD_ABSENT:
-        *has = false;
-        return required ? missing : NULL;
-    case CS_VENUE_FIELD_BAD:
-        break;
-    }
-    return bad;
-}
-
 static const char *take_time(const struct event *ev, const struct layout *l,
                              struct cs_tick *t)
 {
@@ -200,7 +160,8 @@ static const char *take_time(const struct event *ev, const struct layout *l,
         return l->missing_time;
     }
     if (ev->js->toks[tok].type != CS_JSON_NUMBER
-        || !cs_json_int64(ev->js, tok, &v) || !epoch_to_ns(v, &t->ts_ns)) {
+        || !cs_json_int64(ev->js, tok, &v)
+        || !cs_venue_epoch_to_ns(v, &t->ts_ns)) {
         return l->bad_time;
     }
     return NULL;
@@ -223,6 +184,7 @@ static const char *take_seq(const struct event *ev, const struct layout *l,
         return l->bad_seq;
     }
     t->has_seq = true;
+    t->seq_kind = (uint8_t)l->seq_kind;
     return NULL;
 }
 
@@ -240,22 +202,25 @@ static const char *fill_tick(const struct event *ev, const struct layout *l,
     case CS_VENUE_FIELD_BAD: return l->bad_s;
     }
     if (l->price[0] != '\0') {
-        err = take_decimal(ev, l->price, true, NUM_PRICE, &t->price,
-                           &t->price_text, &t->has_price, l->missing_price,
-                           l->bad_price);
+        err = cs_venue_take_decimal(ev->js, field(ev, l->price), true,
+                                    CS_VENUE_NUM_PRICE, &t->price,
+                                    &t->price_text, &t->has_price,
+                                    l->missing_price, l->bad_price);
     }
     if (err == NULL && l->qty[0] != '\0') {
-        err = take_decimal(ev, l->qty, is_trade, NUM_QTY, &t->qty,
-                           &t->qty_text, &t->has_qty, l->missing_qty,
-                           l->bad_qty);
+        err = cs_venue_take_decimal(ev->js, field(ev, l->qty), is_trade,
+                                    CS_VENUE_NUM_QTY, &t->qty, &t->qty_text,
+                                    &t->has_qty, l->missing_qty, l->bad_qty);
     }
     if (err == NULL && l->sides) {
-        err = take_decimal(ev, "b", l->sides_required, NUM_SIDE, &t->bid,
-                           &t->bid_text, &t->has_bid, l->missing_b, l->bad_b);
+        err = cs_venue_take_decimal(ev->js, field(ev, "b"), l->sides_required,
+                                    CS_VENUE_NUM_SIDE, &t->bid, &t->bid_text,
+                                    &t->has_bid, l->missing_b, l->bad_b);
     }
     if (err == NULL && l->sides) {
-        err = take_decimal(ev, "a", l->sides_required, NUM_SIDE, &t->ask,
-                           &t->ask_text, &t->has_ask, l->missing_a, l->bad_a);
+        err = cs_venue_take_decimal(ev->js, field(ev, "a"), l->sides_required,
+                                    CS_VENUE_NUM_SIDE, &t->ask, &t->ask_text,
+                                    &t->has_ask, l->missing_a, l->bad_a);
     }
     if (err == NULL) {
         err = take_time(ev, l, t);
@@ -442,55 +407,108 @@ static const char *const quote_assets[] = {
     "EURI", "IDRT", "BIDR", "BKRW", "BVND", "DOGE", "BTC", "ETH", "BNB",
     "XRP", "TRX", "DOT", "DAI", "PAX", "UST", "VAI", "USD", "EUR", "GBP",
     "TRY", "RUB", "BRL", "AUD", "UAH", "NGN", "ZAR", "JPY", "PLN", "RON",
-    "ARS", "MXN", "COP", "CZK",
+    "ARS", "MXN", "COP", "CZK", NULL,
 };
-
-static bool copy_upper(const char *src, size_t n, char *dst, size_t size)
-{
-    if (n + 1 > size) {
-        return false;
-    }
-    for (size_t i = 0; i < n; i++) {
-        char ch = src[i];
-        dst[i] = ch >= 'a' && ch <= 'z' ? (char)(ch - 'a' + 'A') : ch;
-    }
-    dst[n] = '\0';
-    return true;
-}
 
 static bool binance_split(const char *raw, size_t len, char *base,
                           size_t base_size, char *quote, size_t quote_size)
 {
-    char upper[64];
-    size_t best = 0;
+    return cs_venue_split_suffix(raw, len, quote_assets, base, base_size,
+                                 quote, quote_size);
+}
 
-    if (raw == NULL || len == 0 || len >= sizeof upper
-        || !copy_upper(raw, len, upper, sizeof upper)) {
-        return false;
+static void binance_compose(const char *base, const char *quote, char *buf,
+                            size_t size)
+{
+    cs_venue_compose(base, quote, "", buf, size);
+}
+
+static const char *const binance_default_channels[] = { "aggTrade", NULL };
+static const char *const binance_all_channels[] = {
+    "aggTrade", "trade", "bookTicker", "ticker", "miniTicker", NULL,
+};
+
+/* BSD web-socket-streams.md, "General WSS information" and "WebSocket
+ * Limits": 1024 streams per connection (200 symbols times the five
+ * channels stay below it), 5 incoming messages per second with pings and
+ * pongs counted (so 4), a ping frame from the server every 20 s answered
+ * by the WebSocket layer (no client ping; 60 s without any frame is
+ * three missed pings), and every connection closed at 24 h (rotated ten
+ * minutes before). 50 symbols per SUBSCRIBE is our choice: the docs set
+ * no per-message count, and 200 symbols then take one second. */
+static const struct cs_venue_wire binance_wire = {
+    .ws_url = "wss://stream.binance.com:9443/ws",
+    .max_symbols_per_conn = 200,
+    .max_symbols_per_msg = 50,
+    .max_client_msgs_per_s = 4,
+    .idle_timeout_ms = 60 * 1000,
+    .ping_interval_ms = 0,
+    .max_lifetime_ms = (23 * 60 + 50) * 60 * 1000LL,
+    .default_channels = binance_default_channels,
+    .all_channels = binance_all_channels,
+};
+
+/* Stream names are the lower-case symbol, '@' and the channel as the
+ * docs spell it: "btcusdt@aggTrade" (BSD "General WSS information"). */
+static void put_stream(struct cs_jsonw *w, const char *symbol,
+                       const char *channel)
+{
+    char name[2 * CS_VENUE_NAME_MAX + 2];
+    size_t n = 0;
+
+    for (const char *c = symbol; *c != '\0'; c++) {
+        name[n++] = *c >= 'A' && *c <= 'Z' ? (char)(*c - 'A' + 'a') : *c;
     }
-    for (size_t i = 0; i < len; i++) {
-        char ch = upper[i];
-        if (!((ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9'))) {
-            return false;
+    name[n++] = '@';
+    n += (size_t)snprintf(name + n, sizeof name - n, "%s", channel);
+    cs_jsonw_string(w, name, n);
+}
+
+/* {"method":"SUBSCRIBE","params":["btcusdt@aggTrade",...],"id":1}, at most
+ * max_symbols_per_msg symbols (times the channels) per message. */
+static void binance_subscription(const char *const *raw_symbols, size_t n,
+                                 const char *const *channels,
+                                 size_t nchannels, bool unsubscribe,
+                                 uint64_t *req_id, cs_venue_send_fn send,
+                                 void *ctx)
+{
+    const char *chunk[CS_VENUE_CHUNK_MAX], *chans[CS_VENUE_CHUNK_MAX];
+    size_t pos = 0, nchans, nchunk;
+    struct cs_jsonw w;
+
+    nchans = cs_venue_next_chunk(channels, nchannels, &pos,
+                                 CS_VENUE_CHUNK_MAX, chans);
+    pos = 0;
+    cs_jsonw_init(&w);
+    while (nchans > 0
+           && (nchunk = cs_venue_next_chunk(raw_symbols, n, &pos,
+                                            binance_wire.max_symbols_per_msg,
+                                            chunk)) > 0) {
+        cs_jsonw_begin_object(&w);
+        cs_jsonw_key(&w, "method");
+        cs_jsonw_cstring(&w, unsubscribe ? "UNSUBSCRIBE" : "SUBSCRIBE");
+        cs_jsonw_key(&w, "params");
+        cs_venue_msg_array_begin(&w);
+        for (size_t i = 0; i < nchunk; i++) {
+            for (size_t c = 0; c < nchans; c++) {
+                put_stream(&w, chunk[i], chans[c]);
+            }
         }
+        cs_venue_msg_array_end(&w);
+        cs_jsonw_key(&w, "id");
+        cs_jsonw_int(&w, (int64_t)++*req_id);
+        cs_jsonw_end_object(&w);
+        cs_venue_msg_send(&w, send, ctx);
     }
-    for (size_t i = 0; i < sizeof quote_assets / sizeof quote_assets[0];
-         i++) {
-        size_t q = strlen(quote_assets[i]);
-        if (q > best && len >= q + 2
-            && memcmp(upper + len - q, quote_assets[i], q) == 0) {
-            best = q;
-        }
-    }
-    if (best == 0) {
-        return false;
-    }
-    return copy_upper(upper, len - best, base, base_size)
-           && copy_upper(upper + len - best, best, quote, quote_size);
+    cs_jsonw_cleanup(&w);
 }
 
 const struct cs_venue_ops cs_venue_binance = {
     .name = EXCHANGE,
+    .wire = &binance_wire,
+    .build_subscription = binance_subscription,
+    .build_ping = cs_venue_no_ping,
+    .compose_symbol = binance_compose,
     .parse = binance_parse,
     .split_symbol = binance_split,
 };

@@ -1,23 +1,34 @@
 /* Coinbase frames to normalised ticks: one venue for both the Exchange
  * ws-feed (top-level "type") and Advanced Trade (top-level "channel" with
- * an events[] envelope), and the split of "BTC-USD" product ids. */
+ * an events[] envelope), the split of "BTC-USD" product ids, and the
+ * Advanced Trade subscribe messages and limits. */
 #include "cryptosup/venue.h"
 
 #include <string.h>
 
 #include "cryptosup/json.h"
+#include "cryptosup/jsonw.h"
 #include "cryptosup/timeutil.h"
 
 #define EXCHANGE "coinbase"
 
 /* What the parser decides, for readers of its output:
  * - ws-feed ticker: price, best_bid/best_ask, qty last_size, time, seq
- *   sequence. match/last_match: trades with size, time, seq sequence.
- *   `time` is required; a missing `sequence` only clears has_seq.
+ *   sequence (CS_SEQ_INCREASING: per product, shared with the order book
+ *   events, so it skips). match/last_match: trades with size, time, seq
+ *   trade_id (CS_SEQ_CONTIGUOUS: per product, +1 per trade, and the
+ *   last_match sent on subscribing is the trade before the first match;
+ *   CBX channels, contiguous in the recordings). `time` is required; a
+ *   missing `sequence`/`trade_id` only clears has_seq.
  * - Advanced Trade ticker/ticker_batch: every tickers[] element is a
- *   ticker with the envelope's timestamp and sequence_num. market_trades:
- *   each trades[] element is a trade with its own time and seq = trade_id
- *   (see at_trade below); trades go out oldest first.
+ *   ticker with the envelope's timestamp and sequence_num as seq, without
+ *   a promise (CS_SEQ_NONE): that number counts every frame of the
+ *   connection and restarts at 0 on the next one; its gaps are reported
+ *   per frame in out->connection_gap instead (CBA: +1 per frame across all
+ *   channels; every frame with a numeric sequence_num is checked, so
+ *   frames we ignore count too). market_trades: each trades[] element is
+ *   a trade with its own time and seq = trade_id (CS_SEQ_INCREASING: per
+ *   product; the docs promise no +1 steps), oldest first.
  * - A best_bid/best_ask of "" or 0 is reported as absent.
  * - level2/l2_data frames of any size are IGNORED: when they overflow the
  *   token area the frame is re-parsed with the book levels skipped. */
@@ -33,28 +44,31 @@ struct layout {
     bool qty_required;
     bool sides;                /* best_bid / best_ask */
     const char *time, *seq;
+    enum cs_seq_kind seq_kind;
     bool seq_optional;         /* a non-numeric id is simply not a seq */
     const char *missing_product, *bad_product, *missing_price, *bad_price,
                *missing_qty, *bad_qty, *bad_bid, *bad_ask, *missing_time,
                *bad_time, *bad_seq, *not_object;
 };
 
-#define LAYOUT(nm, kind, qty, qty_req, sides, time, seq, seq_opt) { \
-    nm, kind, qty, qty_req, sides, time, seq, seq_opt, \
+#define LAYOUT(nm, kind, qty, qty_req, sides, time, seq, seq_kind, \
+               seq_opt) { \
+    nm, kind, qty, qty_req, sides, time, seq, seq_kind, seq_opt, \
     nm ": missing product_id", nm ": bad product_id", \
     nm ": missing price", nm ": bad price", nm ": missing " qty, \
     nm ": bad " qty, nm ": bad best_bid", nm ": bad best_ask", \
-    nm ": missing time", nm ": bad time", nm ": bad sequence", \
+    nm ": missing time", nm ": bad time", nm ": bad " seq, \
     nm ": not an object" }
 
 /* Exchange ws-feed: the ticker and the match of one trade share
- * `sequence` (per product). */
+ * `sequence` (per product); trades are numbered by trade_id. */
 static const struct layout ex_ticker = LAYOUT("ticker", CS_TICK_TICKER,
-    "last_size", false, true, "time", "sequence", false);
+    "last_size", false, true, "time", "sequence", CS_SEQ_INCREASING, false);
 static const struct layout ex_match = LAYOUT("match", CS_TICK_TRADE,
-    "size", true, false, "time", "sequence", false);
+    "size", true, false, "time", "trade_id", CS_SEQ_CONTIGUOUS, false);
 static const struct layout ex_last_match = LAYOUT("last_match",
-    CS_TICK_TRADE, "size", true, false, "time", "sequence", false);
+    CS_TICK_TRADE, "size", true, false, "time", "trade_id",
+    CS_SEQ_CONTIGUOUS, false);
 
 /* Advanced Trade: tickers take the envelope's timestamp and sequence_num.
  * Trades use their own `time` and `trade_id` as seq: sequence_num is shared
@@ -62,9 +76,10 @@ static const struct layout ex_last_match = LAYOUT("last_match",
  * while trade_id is per product, so it identifies a trade (snapshot
  * trades repeat after a reconnect) and shows gaps per instrument. */
 static const struct layout at_ticker = LAYOUT("ticker event",
-    CS_TICK_TICKER, "", false, true, "", "", false);
+    CS_TICK_TICKER, "", false, true, "", "", CS_SEQ_NONE, false);
 static const struct layout at_trade = LAYOUT("market_trades",
-    CS_TICK_TRADE, "size", true, false, "time", "trade_id", true);
+    CS_TICK_TRADE, "size", true, false, "time", "trade_id",
+    CS_SEQ_INCREASING, true);
 
 struct named_class {
     const char *name;
@@ -114,48 +129,6 @@ static struct result make(enum cs_frame_class cls, const char *what)
     return r;
 }
 
-static bool iso_time(const struct cs_json *js, int tok, int64_t *ns)
-{
-    struct cs_text text;
-
-    if (js->toks[tok].type != CS_JSON_STRING || js->toks[tok].escaped) {
-        return false;
-    }
-    text = cs_json_text(js, tok);
-    return cs_time_parse_iso8601(text.ptr, text.len, ns);
-}
-
-enum num_rule {
-    NUM_PRICE,   /* must be > 0 */
-    NUM_QTY,     /* >= 0 */
-    NUM_SIDE     /* >= 0; zero is an empty book side, reported as absent */
-};
-
-/* A decimal field into (val, text, has); NULL or the static failure. */
-static const char *take_decimal(const struct cs_json *js, int obj,
-                                const char *key, bool required,
-                                enum num_rule rule, struct cs_decimal *val,
-                                struct cs_text *text, bool *has,
-                                const char *missing, const char *bad)
-{
-    switch (cs_venue_decimal(js, cs_json_get(js, obj, key), rule == NUM_PRICE,
-                             val, text)) {
-    case CS_VENUE_FIELD_OK:
-        *has = rule != NUM_SIDE || !cs_decimal_is_zero(*val);
-        if (!*has) {
-            text->ptr = "";
-            text->len = 0;
-        }
-        return NULL;
-    case CS_VENUE_FIELD_ABSENT:
-        *has = false;
-        return required ? missing : NULL;
-    case CS_VENUE_FIELD_BAD:
-        break;
-    }
-    return bad;
-}
-
 /* Time and seq from the message itself, or from the envelope. */
 static const char *take_time_seq(const struct cs_json *js, int obj,
                                  const struct layout *l,
@@ -168,7 +141,7 @@ static const char *take_time_seq(const struct cs_json *js, int obj,
         t->ts_ns = env->ts_ns;
     } else if ((tok = cs_json_get(js, obj, l->time)) < 0) {
         return l->missing_time;
-    } else if (!iso_time(js, tok, &t->ts_ns)) {
+    } else if (!cs_venue_iso_time(js, tok, &t->ts_ns)) {
         return l->bad_time;
     }
     if (l->seq[0] == '\0') {
@@ -182,6 +155,7 @@ static const char *take_time_seq(const struct cs_json *js, int obj,
         if (!t->has_seq && !l->seq_optional) {
             return l->bad_seq;
         }
+        t->seq_kind = t->has_seq ? (uint8_t)l->seq_kind : CS_SEQ_NONE;
     }
     return NULL;
 }
@@ -200,21 +174,27 @@ static const char *fill_tick(const struct cs_json *js, int obj,
     case CS_VENUE_FIELD_ABSENT: return l->missing_product;
     case CS_VENUE_FIELD_BAD: return l->bad_product;
     }
-    err = take_decimal(js, obj, "price", true, NUM_PRICE, &t->price,
-                       &t->price_text, &t->has_price, l->missing_price,
-                       l->bad_price);
+    err = cs_venue_take_decimal(js, cs_json_get(js, obj, "price"), true,
+                                CS_VENUE_NUM_PRICE, &t->price, &t->price_text,
+                                &t->has_price, l->missing_price,
+                                l->bad_price);
     if (err == NULL && l->qty[0] != '\0') {
-        err = take_decimal(js, obj, l->qty, l->qty_required, NUM_QTY, &t->qty,
-                           &t->qty_text, &t->has_qty, l->missing_qty,
-                           l->bad_qty);
+        err = cs_venue_take_decimal(js, cs_json_get(js, obj, l->qty),
+                                    l->qty_required, CS_VENUE_NUM_QTY,
+                                    &t->qty, &t->qty_text, &t->has_qty,
+                                    l->missing_qty, l->bad_qty);
     }
     if (err == NULL && l->sides) {
-        err = take_decimal(js, obj, "best_bid", false, NUM_SIDE, &t->bid,
-                           &t->bid_text, &t->has_bid, NULL, l->bad_bid);
+        err = cs_venue_take_decimal(js, cs_json_get(js, obj, "best_bid"),
+                                    false, CS_VENUE_NUM_SIDE, &t->bid,
+                                    &t->bid_text, &t->has_bid, NULL,
+                                    l->bad_bid);
     }
     if (err == NULL && l->sides) {
-        err = take_decimal(js, obj, "best_ask", false, NUM_SIDE, &t->ask,
-                           &t->ask_text, &t->has_ask, NULL, l->bad_ask);
+        err = cs_venue_take_decimal(js, cs_json_get(js, obj, "best_ask"),
+                                    false, CS_VENUE_NUM_SIDE, &t->ask,
+                                    &t->ask_text, &t->has_ask, NULL,
+                                    l->bad_ask);
     }
     if (err == NULL) {
         err = take_time_seq(js, obj, l, env, t);
@@ -327,20 +307,16 @@ static struct result handle_event_value(const struct ctx *c,
                                         const struct envelope *env)
 {
     struct cs_json sub;
-    struct cs_text bytes;
+    const struct cs_json *ejs;
+    int etok;
 
     if (js->toks[tok].type != CS_JSON_OBJECT) {
         return make(CS_FRAME_MALFORMED, "event not an object");
     }
-    if (!js->toks[tok].skipped) {
-        return handle_event(c, js, tok, l, env);
-    }
-    bytes = cs_json_text(js, tok);
-    if (cs_venue_scratch_parse(c->scratch, CS_VENUE_AREA_ELEMENT, &sub,
-                               bytes.ptr, bytes.len, 0) != CS_JSON_OK) {
+    if (!cs_venue_unskip(c->scratch, js, tok, &sub, &ejs, &etok)) {
         return make(CS_FRAME_MALFORMED, "too many JSON tokens");
     }
-    return handle_event(c, &sub, 0, l, env);
+    return handle_event(c, ejs, etok, l, env);
 }
 
 /* Envelope for tickers: timestamp required, sequence_num if present. */
@@ -353,7 +329,7 @@ static const char *read_envelope(const struct cs_json *js,
     if (ts < 0) {
         return "ticker: missing timestamp";
     }
-    if (!iso_time(js, ts, &env->ts_ns)) {
+    if (!cs_venue_iso_time(js, ts, &env->ts_ns)) {
         return "ticker: bad timestamp";
     }
     if (seq >= 0) {
@@ -373,9 +349,14 @@ static struct result handle_advanced(const struct ctx *c,
 {
     struct envelope env = { 0, false, 0 };
     const struct layout *l;
-    int events;
+    int events, seq = cs_json_get(js, 0, "sequence_num");
+    uint64_t seq_num;
     uint32_t child;
 
+    if (seq >= 0 && js->toks[seq].type == CS_JSON_NUMBER
+        && cs_json_uint64(js, seq, &seq_num)) {
+        cs_venue_conn_seq(c->scratch, seq_num, c->out);
+    }
     if (cs_json_str_eq(js, channel, "ticker")
         || cs_json_str_eq(js, channel, "ticker_batch")) {
         const char *err = read_envelope(js, &env);
@@ -445,46 +426,109 @@ static void coinbase_parse(struct cs_venue_scratch *scratch,
     }
 }
 
-static bool copy_upper(const char *src, size_t n, char *dst, size_t size)
-{
-    if (n == 0 || n + 1 > size) {
-        return false;
-    }
-    for (size_t i = 0; i < n; i++) {
-        char ch = src[i];
-        if (ch >= 'a' && ch <= 'z') {
-            ch = (char)(ch - 'a' + 'A');
-        }
-        if (!((ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9'))) {
-            return false;
-        }
-        dst[i] = ch;
-    }
-    dst[n] = '\0';
-    return true;
-}
-
 /* "BTC-USD" -> BTC / USD. Ids with more than one dash (futures such as
  * "BIT-31JAN25-CDE") have no base/quote split. */
 static bool coinbase_split(const char *raw, size_t len, char *base,
                            size_t base_size, char *quote, size_t quote_size)
 {
-    const char *dash;
+    return cs_venue_split_at(raw, len, '-', base, base_size, quote,
+                             quote_size);
+}
 
-    if (raw == NULL || len == 0) {
-        return false;
+static void coinbase_compose(const char *base, const char *quote, char *buf,
+                             size_t size)
+{
+    cs_venue_compose(base, quote, "-", buf, size);
+}
+
+static const char *const coinbase_default_channels[] = {
+    "ticker", "heartbeats", NULL,
+};
+static const char *const coinbase_all_channels[] = {
+    "ticker", "market_trades", "heartbeats", NULL,
+};
+
+/* Advanced Trade (CBA overview, channels, rate limits): subscribe within
+ * 5 s, one channel per message; 8 unauthenticated messages per second per
+ * IP (4 leaves room for a second connection); heartbeats every second, so
+ * 30 s of silence is stale; no client ping exists. The docs set no count
+ * of products per connection or message: 100 is our choice. */
+static const struct cs_venue_wire coinbase_wire = {
+    .ws_url = "wss://advanced-trade-ws.coinbase.com",
+    .max_symbols_per_conn = 100,
+    .max_symbols_per_msg = 100,
+    .max_client_msgs_per_s = 4,
+    .idle_timeout_ms = 30 * 1000,
+    .ping_interval_ms = 0,
+    .max_lifetime_ms = 0,
+    .default_channels = coinbase_default_channels,
+    .all_channels = coinbase_all_channels,
+};
+
+static void put_channel_message(struct cs_jsonw *w, const char *const *chunk,
+                                size_t nchunk, const char *channel,
+                                bool unsubscribe, cs_venue_send_fn send,
+                                void *ctx)
+{
+    cs_jsonw_begin_object(w);
+    cs_jsonw_key(w, "type");
+    cs_jsonw_cstring(w, unsubscribe ? "unsubscribe" : "subscribe");
+    cs_jsonw_key(w, "product_ids");
+    cs_venue_msg_array_begin(w);
+    for (size_t i = 0; i < nchunk; i++) {
+        cs_jsonw_cstring(w, chunk[i]);
     }
-    dash = memchr(raw, '-', len);
-    if (dash == NULL || memchr(dash + 1, '-', len - (size_t)(dash - raw) - 1)) {
-        return false;
+    cs_venue_msg_array_end(w);
+    cs_jsonw_key(w, "channel");
+    cs_jsonw_cstring(w, channel);
+    cs_jsonw_end_object(w);
+    cs_venue_msg_send(w, send, ctx);
+}
+
+/* {"type":"subscribe","product_ids":["BTC-USD"],"channel":"ticker"}, one
+ * message per channel and chunk of products; no request id. Subscribing
+ * always includes "heartbeats": without it most channels close after 60 to
+ * 90 s without updates (CBA channels), so a quiet product would cost a
+ * reconnect. */
+static void coinbase_subscription(const char *const *raw_symbols, size_t n,
+                                  const char *const *channels,
+                                  size_t nchannels, bool unsubscribe,
+                                  uint64_t *req_id, cs_venue_send_fn send,
+                                  void *ctx)
+{
+    const char *chunk[CS_VENUE_CHUNK_MAX], *chans[CS_VENUE_CHUNK_MAX + 1];
+    size_t pos = 0, nchans, nchunk;
+    bool heartbeats = unsubscribe;
+    struct cs_jsonw w;
+
+    (void)req_id;
+    nchans = cs_venue_next_chunk(channels, nchannels, &pos,
+                                 CS_VENUE_CHUNK_MAX, chans);
+    for (size_t c = 0; c < nchans; c++) {
+        heartbeats = heartbeats || strcmp(chans[c], "heartbeats") == 0;
     }
-    return copy_upper(raw, (size_t)(dash - raw), base, base_size)
-           && copy_upper(dash + 1, len - (size_t)(dash - raw) - 1, quote,
-                         quote_size);
+    if (!heartbeats) {
+        chans[nchans++] = "heartbeats";
+    }
+    pos = 0;
+    cs_jsonw_init(&w);
+    while ((nchunk = cs_venue_next_chunk(raw_symbols, n, &pos,
+                                         coinbase_wire.max_symbols_per_msg,
+                                         chunk)) > 0) {
+        for (size_t c = 0; c < nchans; c++) {
+            put_channel_message(&w, chunk, nchunk, chans[c], unsubscribe,
+                                send, ctx);
+        }
+    }
+    cs_jsonw_cleanup(&w);
 }
 
 const struct cs_venue_ops cs_venue_coinbase = {
     .name = EXCHANGE,
+    .wire = &coinbase_wire,
+    .build_subscription = coinbase_subscription,
+    .build_ping = cs_venue_no_ping,
+    .compose_symbol = coinbase_compose,
     .parse = coinbase_parse,
     .split_symbol = coinbase_split,
 };

@@ -1,12 +1,16 @@
-/* The venue registry, the per-stream scratch (token arrays allocated once),
- * and the small helpers every venue parser shares for filling cs_parse_out
- * and reading price fields. */
+/* The venue registry, the per-stream scratch (token arrays allocated once,
+ * plus the little a venue remembers per connection), and the helpers the
+ * venue files share: filling cs_parse_out, reading price fields, splitting
+ * symbols and building client messages. */
 #include "cryptosup/venue.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cryptosup/err.h"
+#include "cryptosup/jsonw.h"
+#include "cryptosup/timeutil.h"
 
 /* A 24hrTicker is ~50 tokens, so the frame area holds arrays of ~300;
  * bigger frames are re-parsed with depth skipping and walked element by
@@ -14,14 +18,26 @@
 #define FRAME_TOKENS 16384u
 #define ELEMENT_TOKENS 16384u
 
+/* Merged tickers are found through an open-addressing table with twice
+ * as many slots as symbols, so probes stay short. */
+#define MERGED_SLOTS (2u * CS_VENUE_MAX_MERGED)
+
 struct cs_venue_scratch {
     struct cs_json_tok *frame_toks;     /* FRAME_TOKENS */
     struct cs_json_tok *element_toks;   /* ELEMENT_TOKENS */
+    bool have_conn_seq;                 /* conn_seq holds a value */
+    uint64_t conn_seq;                  /* last connection-wide sequence */
+    struct cs_venue_merged *merged;     /* grows by doubling */
+    size_t nmerged, merged_cap;
+    uint16_t *merged_slots;             /* MERGED_SLOTS; index + 1, 0 free */
 };
 
 static const struct cs_venue_ops *const all_venues[] = {
     &cs_venue_binance,
     &cs_venue_coinbase,
+    &cs_venue_kraken,
+    &cs_venue_okx,
+    &cs_venue_bybit,
     NULL,
 };
 
@@ -59,6 +75,8 @@ void cs_venue_scratch_free(struct cs_venue_scratch *s)
     }
     free(s->frame_toks);
     free(s->element_toks);
+    free(s->merged);
+    free(s->merged_slots);
     free(s);
 }
 
@@ -112,6 +130,46 @@ bool cs_venue_parse_frame(struct cs_venue_scratch *s, struct cs_json *js,
     return false;
 }
 
+struct cs_venue_result cs_venue_result(enum cs_frame_class cls,
+                                       const char *what)
+{
+    struct cs_venue_result r = { cls, what };
+    return r;
+}
+
+void cs_venue_run(struct cs_venue_scratch *s, const char *frame, size_t len,
+                  struct cs_parse_out *out, cs_venue_root_fn root, void *ctx)
+{
+    struct cs_json js;
+    struct cs_venue_result r;
+
+    cs_venue_out_reset(out);
+    if (cs_venue_parse_frame(s, &js, frame, len, out)) {
+        r = root(ctx, &js);
+        cs_venue_out_set(out, r.cls, r.what);
+    }
+}
+
+const char *cs_venue_match(const struct cs_json *js, int tok,
+                           const char *const *names, size_t n, bool prefix)
+{
+    struct cs_text text;
+
+    if (tok < 0 || js->toks[tok].type != CS_JSON_STRING
+        || js->toks[tok].escaped) {
+        return NULL;
+    }
+    text = cs_json_text(js, tok);
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(names[i]);
+        if ((prefix ? text.len >= len : text.len == len)
+            && memcmp(text.ptr, names[i], len) == 0) {
+            return names[i];
+        }
+    }
+    return NULL;
+}
+
 void cs_venue_out_reset(struct cs_parse_out *out)
 {
     out->n = 0;
@@ -119,6 +177,9 @@ void cs_venue_out_reset(struct cs_parse_out *out)
     out->cls = CS_FRAME_MALFORMED;
     out->what = "empty frame";
     out->server_shutdown = false;
+    out->connection_gap = false;
+    out->gap_expected = 0;
+    out->gap_got = 0;
 }
 
 void cs_venue_out_set(struct cs_parse_out *out, enum cs_frame_class cls,
@@ -200,4 +261,375 @@ enum cs_venue_field cs_venue_symbol(const struct cs_json *js, int tok,
     }
     *out = text;
     return CS_VENUE_FIELD_OK;
+}
+
+const char *cs_venue_take_decimal(const struct cs_json *js, int tok,
+                                  bool required, enum cs_venue_num rule,
+                                  struct cs_decimal *val,
+                                  struct cs_text *text, bool *has,
+                                  const char *missing, const char *bad)
+{
+    switch (cs_venue_decimal(js, tok, rule == CS_VENUE_NUM_PRICE, val,
+                             text)) {
+    case CS_VENUE_FIELD_OK:
+        *has = rule != CS_VENUE_NUM_SIDE || !cs_decimal_is_zero(*val);
+        if (!*has) {
+            text->ptr = "";
+            text->len = 0;
+        }
+        return NULL;
+    case CS_VENUE_FIELD_ABSENT:
+        *has = false;
+        return required ? missing : NULL;
+    case CS_VENUE_FIELD_BAD:
+        break;
+    }
+    return bad;
+}
+
+bool cs_venue_epoch_to_ns(int64_t v, int64_t *ns)
+{
+    if (v <= 0) {
+        return false;
+    }
+    if (v >= 100000000000000LL) {
+        if (v > INT64_MAX / 1000) {
+            return false;
+        }
+        *ns = v * 1000;
+        return true;
+    }
+    if (v > INT64_MAX / CS_NS_PER_MS) {
+        return false;
+    }
+    *ns = v * CS_NS_PER_MS;
+    return true;
+}
+
+bool cs_venue_unskip(struct cs_venue_scratch *s, const struct cs_json *js,
+                     int tok, struct cs_json *sub, const struct cs_json **ejs,
+                     int *etok)
+{
+    struct cs_text bytes;
+
+    if (!js->toks[tok].skipped) {
+        *ejs = js;
+        *etok = tok;
+        return true;
+    }
+    bytes = cs_json_text(js, tok);
+    if (cs_venue_scratch_parse(s, CS_VENUE_AREA_ELEMENT, sub, bytes.ptr,
+                               bytes.len, 0) != CS_JSON_OK) {
+        return false;
+    }
+    *ejs = sub;
+    *etok = 0;
+    return true;
+}
+
+bool cs_venue_iso_time(const struct cs_json *js, int tok, int64_t *ns)
+{
+    struct cs_text text;
+
+    if (tok < 0 || js->toks[tok].type != CS_JSON_STRING
+        || js->toks[tok].escaped) {
+        return false;
+    }
+    text = cs_json_text(js, tok);
+    return cs_time_parse_iso8601(text.ptr, text.len, ns);
+}
+
+const char *cs_venue_each_element(struct cs_venue_scratch *s,
+                                  const struct cs_json *js, int arr,
+                                  const char *not_array,
+                                  cs_venue_element_fn fn, void *ctx)
+{
+    struct cs_json sub;
+    const struct cs_json *ajs;
+    int atok;
+    uint32_t child;
+
+    if (arr < 0 || js->toks[arr].type != CS_JSON_ARRAY) {
+        return not_array;
+    }
+    if (!cs_venue_unskip(s, js, arr, &sub, &ajs, &atok)) {
+        return "too many JSON tokens";
+    }
+    child = (uint32_t)atok + 1;
+    for (uint32_t i = 0; i < ajs->toks[atok].size; i++) {
+        struct cs_json esub;
+        const struct cs_json *ejs;
+        int etok;
+        const char *err;
+
+        /* Elements of a re-parsed array are never skipped, so the element
+         * area is only re-used when the array itself was not. */
+        if (!cs_venue_unskip(s, ajs, (int)child, &esub, &ejs, &etok)) {
+            return "too many JSON tokens";
+        }
+        if ((err = fn(ctx, ejs, etok)) != NULL) {
+            return err;
+        }
+        child = ajs->toks[child].next;
+    }
+    return NULL;
+}
+
+void cs_venue_conn_seq(struct cs_venue_scratch *s, uint64_t seq,
+                       struct cs_parse_out *out)
+{
+    if (s->have_conn_seq && seq != s->conn_seq + 1) {
+        out->connection_gap = true;
+        out->gap_expected = s->conn_seq + 1;
+        out->gap_got = seq;
+    }
+    s->have_conn_seq = true;
+    s->conn_seq = seq;
+}
+
+/* FNV-1a: symbols are short and few; any even spread will do. */
+static size_t merged_slot(const char *symbol, size_t len)
+{
+    uint64_t h = 14695981039346656037ULL;
+
+    for (size_t i = 0; i < len; i++) {
+        h = (h ^ (unsigned char)symbol[i]) * 1099511628211ULL;
+    }
+    return (size_t)(h & (MERGED_SLOTS - 1));
+}
+
+struct cs_venue_merged *cs_venue_merged_get(struct cs_venue_scratch *s,
+                                            const char *symbol, size_t len,
+                                            bool create)
+{
+    struct cs_venue_merged *m;
+    size_t slot;
+
+    if (len == 0 || len >= CS_VENUE_MERGED_TEXT) {
+        return NULL;
+    }
+    if (s->merged_slots != NULL) {
+        for (slot = merged_slot(symbol, len); s->merged_slots[slot] != 0;
+             slot = (slot + 1) & (MERGED_SLOTS - 1)) {
+            m = &s->merged[s->merged_slots[slot] - 1];
+            if (strncmp(m->symbol, symbol, len) == 0
+                && m->symbol[len] == '\0') {
+                return m;
+            }
+        }
+    }
+    if (!create || s->nmerged == CS_VENUE_MAX_MERGED) {
+        return NULL;
+    }
+    if (s->merged_slots == NULL) {
+        s->merged_slots = cs_xcalloc(MERGED_SLOTS, sizeof *s->merged_slots);
+    }
+    if (s->nmerged == s->merged_cap) {
+        s->merged_cap = s->merged_cap ? 2 * s->merged_cap : 16;
+        s->merged = cs_xrealloc(s->merged,
+                                s->merged_cap * sizeof *s->merged);
+    }
+    for (slot = merged_slot(symbol, len); s->merged_slots[slot] != 0;
+         slot = (slot + 1) & (MERGED_SLOTS - 1)) {
+    }
+    m = &s->merged[s->nmerged++];
+    memset(m, 0, sizeof *m);
+    memcpy(m->symbol, symbol, len);
+    s->merged_slots[slot] = (uint16_t)s->nmerged;
+    return m;
+}
+
+bool cs_venue_copy_upper(const char *src, size_t n, char *dst, size_t size)
+{
+    if (n == 0 || n + 1 > size) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char ch = src[i];
+        if (ch >= 'a' && ch <= 'z') {
+            ch = (char)(ch - 'a' + 'A');
+        }
+        if (!((ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9'))) {
+            return false;
+        }
+        dst[i] = ch;
+    }
+    dst[n] = '\0';
+    return true;
+}
+
+bool cs_venue_split_suffix(const char *raw, size_t len,
+                           const char *const *quotes, char *base,
+                           size_t base_size, char *quote, size_t quote_size)
+{
+    char upper[64];
+    size_t best = 0;
+
+    if (raw == NULL || len >= sizeof upper
+        || !cs_venue_copy_upper(raw, len, upper, sizeof upper)) {
+        return false;
+    }
+    for (size_t i = 0; quotes[i] != NULL; i++) {
+        size_t q = strlen(quotes[i]);
+        if (q > best && len >= q + 2
+            && memcmp(upper + len - q, quotes[i], q) == 0) {
+            best = q;
+        }
+    }
+    return best > 0
+           && cs_venue_copy_upper(upper, len - best, base, base_size)
+           && cs_venue_copy_upper(upper + len - best, best, quote,
+                                  quote_size);
+}
+
+bool cs_venue_split_at(const char *raw, size_t len, char sep, char *base,
+                       size_t base_size, char *quote, size_t quote_size)
+{
+    const char *at;
+    size_t blen;
+
+    if (raw == NULL || len == 0 || (at = memchr(raw, sep, len)) == NULL) {
+        return false;
+    }
+    blen = (size_t)(at - raw);
+    if (memchr(at + 1, sep, len - blen - 1) != NULL) {
+        return false;
+    }
+    return cs_venue_copy_upper(raw, blen, base, base_size)
+           && cs_venue_copy_upper(at + 1, len - blen - 1, quote, quote_size);
+}
+
+void cs_venue_compose(const char *base, const char *quote, const char *sep,
+                      char *buf, size_t size)
+{
+    const char *parts[3] = { base, sep, quote };
+    size_t pos = 0;
+
+    if (size == 0) {
+        return;
+    }
+    for (size_t p = 0; p < 3; p++) {
+        for (const char *c = parts[p]; *c != '\0' && pos + 1 < size; c++) {
+            buf[pos++] = *c >= 'a' && *c <= 'z' ? (char)(*c - 'a' + 'A')
+                                                : *c;
+        }
+    }
+    buf[pos] = '\0';
+}
+
+void cs_venue_msg_array_begin(struct cs_jsonw *w)
+{
+    if (w->need_comma) {
+        cs_jsonw_raw(w, ",", 1);
+    }
+    cs_jsonw_raw(w, "[", 1);
+    w->need_comma = false;
+}
+
+void cs_venue_msg_array_end(struct cs_jsonw *w)
+{
+    cs_jsonw_raw(w, "]", 1);
+    w->need_comma = true;
+}
+
+bool cs_venue_name_ok(const char *name)
+{
+    size_t n = name != NULL ? strnlen(name, CS_VENUE_NAME_MAX + 1) : 0;
+
+    return n > 0 && n <= CS_VENUE_NAME_MAX;
+}
+
+/* Up to `max` names of names[*pos..n) that may be sent, into `out`. */
+static size_t take_names(const char *const *names, size_t n, size_t *pos,
+                         size_t max, const char **out)
+{
+    size_t k = 0;
+
+    for (; *pos < n && k < max; (*pos)++) {
+        if (cs_venue_name_ok(names[*pos])) {
+            out[k++] = names[*pos];
+        }
+    }
+    return k;
+}
+
+static void send_message(struct cs_jsonw *w, const struct cs_venue_batch *b,
+                         uint64_t *req_id, cs_venue_write_fn write,
+                         cs_venue_send_fn send, void *ctx)
+{
+    cs_jsonw_reset(w);
+    write(w, b, req_id);
+    send(ctx, w->buf, w->len);
+}
+
+void cs_venue_subscribe(const char *const *raw_symbols, size_t n,
+                        const char *const *channels, size_t nchannels,
+                        bool unsubscribe, uint64_t *req_id,
+                        enum cs_venue_batching batching, size_t per_msg,
+                        cs_venue_write_fn write, cs_venue_send_fn send,
+                        void *ctx)
+{
+    const char *syms[CS_VENUE_BATCH_MAX], *chans[CS_VENUE_BATCH_MAX];
+    struct cs_venue_batch b = { syms, 0, chans, 0, unsubscribe };
+    size_t pos = 0, nchans;
+    struct cs_jsonw w;
+
+    nchans = take_names(channels, nchannels, &pos, CS_VENUE_BATCH_MAX, chans);
+    if (batching == CS_VENUE_BATCH_PAIRS && nchans > 0) {
+        per_msg /= nchans;
+    }
+    per_msg = per_msg < 1 ? 1
+              : per_msg > CS_VENUE_BATCH_MAX ? CS_VENUE_BATCH_MAX : per_msg;
+    if (nchans == 0) {
+        return;
+    }
+    pos = 0;
+    cs_jsonw_init(&w);
+    while ((b.nsymbols = take_names(raw_symbols, n, &pos, per_msg, syms))
+           > 0) {
+        if (batching != CS_VENUE_BATCH_CHANNEL) {
+            b.channels = chans;
+            b.nchannels = nchans;
+            send_message(&w, &b, req_id, write, send, ctx);
+            continue;
+        }
+        for (size_t c = 0; c < nchans; c++) {
+            b.channels = &chans[c];
+            b.nchannels = 1;
+            send_message(&w, &b, req_id, write, send, ctx);
+        }
+    }
+    cs_jsonw_cleanup(&w);
+}
+
+size_t cs_venue_no_ping(uint64_t *req_id, char *buf, size_t size)
+{
+    (void)req_id;
+    if (size > 0) {
+        buf[0] = '\0';
+    }
+    return 0;
+}
+
+size_t cs_venue_ping_msg(uint64_t *req_id, char *buf, size_t size,
+                         const char *before, const char *after)
+{
+    int n;
+
+    if (req_id != NULL) {
+        n = snprintf(buf, size, "%s%llu%s", before,
+                     (unsigned long long)(*req_id + 1), after);
+    } else {
+        n = snprintf(buf, size, "%s%s", before, after);
+    }
+    if (n < 0 || (size_t)n >= size) {
+        if (size > 0) {
+            buf[0] = '\0';
+        }
+        return 0;
+    }
+    if (req_id != NULL) {
+        ++*req_id;
+    }
+    return (size_t)n;
 }

@@ -273,6 +273,71 @@ static void test_bad_frames(const char *dir)
     stop(&h);
 }
 
+static void seq_trade(struct harness *h, const char *symbol, int64_t ts_ms,
+                      const char *price, uint64_t seq)
+{
+    struct cs_tick t;
+    memset(&t, 0, sizeof t);
+    t.exchange = "binance";
+    t.raw_symbol.ptr = symbol;
+    t.raw_symbol.len = strlen(symbol);
+    t.kind = CS_TICK_TRADE;
+    t.has_price = true;
+    cs_decimal_parse(price, strlen(price), &t.price);
+    t.price_text.ptr = price;
+    t.price_text.len = strlen(price);
+    t.ts_ns = ts_ms * 1000000LL;
+    t.has_seq = true;
+    t.seq = seq;
+    t.seq_kind = CS_SEQ_CONTIGUOUS;
+    cs_engine_tick(h->engine, &t);
+}
+
+/* Gaps: a contiguous sequence that jumps marks the windows gapped and runs
+ * on_gap; duplicates are dropped; a reconnect gap reaches on_gap too. */
+static void test_gaps(const char *dir)
+{
+    struct harness h;
+    const struct cs_engine_stats *st;
+    int64_t t0 = 1700000000000LL;
+
+    scratch_write(dir, "gap/watch.lua",
+                  "local seen = 0\n"
+                  "return { name = 'gap_watch', window = '1h',\n"
+                  "  threshold_pct = 50,\n"
+                  "  on_gap = function(ev)\n"
+                  "    seen = seen + 1\n"
+                  "    if ev.kind == 'sequence' then\n"
+                  "      return true, ev.symbol .. ' lost ' ..\n"
+                  "        (ev.got - ev.expected) .. ' trades'\n"
+                  "    end\n"
+                  "    return ev.kind == 'reconnect', ev.kind .. ' #' .. seen\n"
+                  "  end }\n");
+    snprintf(rules_dir, sizeof rules_dir, "%s/gap", dir);
+    if (!start(&h, write_config(dir, "gap.lua", rules_dir))) {
+        return;
+    }
+    seq_trade(&h, "BTCUSDT", t0, "100", 10);
+    seq_trade(&h, "BTCUSDT", t0 + 1000, "101", 11);
+    seq_trade(&h, "BTCUSDT", t0 + 2000, "101", 11);   /* duplicate */
+    seq_trade(&h, "BTCUSDT", t0 + 3000, "102", 15);   /* 12..14 lost */
+    st = cs_engine_stats(h.engine);
+    CHECK_INT(st->ticks_duplicate, 1);
+    CHECK_INT(st->sequence_gaps, 1);
+    CHECK_INT(st->alerts_fired, 1);
+    CHECK(strstr(output(&h), "\"message\":\"BTC/USDT lost 3 trades\"")
+          != NULL);
+    cs_engine_mark_gap(h.engine, "binance", "BTCUSDT", "reconnect",
+                       (t0 + 4000) * 1000000LL);
+    cs_engine_mark_gap(h.engine, "binance", NULL, "connection",
+                       (t0 + 5000) * 1000000LL);
+    cs_engine_mark_gap(h.engine, "binance", "NEVERSEEN", "reconnect", 0);
+    CHECK_INT(st->alerts_fired, 2);
+    CHECK(strstr(output(&h), "\"message\":\"reconnect #2\"") != NULL);
+    CHECK_INT(st->gaps_marked, 3);
+    stop(&h);
+}
+
 int main(void)
 {
     char dir[256];
@@ -284,5 +349,6 @@ int main(void)
     test_lua_rules(dir);
     test_reload(dir);
     test_bad_frames(dir);
+    test_gaps(dir);
     return cs_test_finish("test_engine");
 }

@@ -1,65 +1,19 @@
 /* The Binance venue parser against recorded frames, the documentation
- * examples, hostile input and a mutation loop; plus symbol splitting and
- * the venue registry. */
+ * examples, hostile input and a mutation loop; symbol splitting, the
+ * venue registry, and the wire layer (limits, SUBSCRIBE messages). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cryptosup/venue.h"
 #include "testlib.h"
+#include "venue_testlib.h"
 
 #define MS (1000000LL)
 
-static struct cs_venue_scratch *scratch;
-static struct cs_parse_out out;
 static const struct cs_venue_ops *bn = &cs_venue_binance;
 
-/* Parses a heap copy of exactly `len` bytes so ASan catches any read past
- * the frame. The copy stays alive (ticks borrow from it) until the next
- * call. */
-static const char *parse_n(const char *frame, size_t len)
-{
-    static char *copy;
-
-    free(copy);
-    copy = malloc(len ? len : 1);
-    memcpy(copy, frame, len);
-    bn->parse(scratch, copy, len, 777, &out);
-    return copy;
-}
-
-static void parse(const char *frame)
-{
-    parse_n(frame, strlen(frame));
-}
-
-static bool text_is(struct cs_text t, const char *s)
-{
-    return t.len == strlen(s) && memcmp(t.ptr, s, t.len) == 0;
-}
-
-static void expect_class(const char *frame, enum cs_frame_class cls,
-                         const char *what, int line)
-{
-    parse(frame);
-    if (out.cls != cls || strcmp(out.what, what) != 0) {
-        cs_test_fail(__FILE__, line, "%.60s: class %d \"%s\", want %d \"%s\"",
-                     frame, out.cls, out.what, cls, what);
-    } else if (cls != CS_FRAME_DATA && out.n != 0) {
-        cs_test_fail(__FILE__, line, "%.60s: ticks on a non-data frame",
-                     frame);
-    } else {
-        cs_test_passed++;
-    }
-}
-#define EXPECT(f, cls, what) expect_class(f, cls, what, __LINE__)
-
 /* ---- recorded fixtures ---- */
-
-struct tally {
-    unsigned lines, cls[5], kinds[3], depth, kline, dropped;
-    unsigned symbol_mismatch, bad_tick;
-};
 
 /* The raw symbol must be the upper-cased stream prefix ("veteth@..."). */
 static bool symbol_matches_stream(const char *line, const struct cs_tick *t)
@@ -82,154 +36,142 @@ static bool symbol_matches_stream(const char *line, const struct cs_tick *t)
     return line[k + t->raw_symbol.len] == '@';
 }
 
-static bool tick_is_sound(const struct cs_tick *t)
+/* Recorded ticks: symbol from the stream name, a seq with the promise of
+ * its stream, times in the recording's years. */
+static bool recorded_tick_ok(const struct cs_tick *t, const char *line)
 {
-    if (strcmp(t->exchange, "binance") != 0 || t->recv_ns != 777
-        || !t->has_seq) {
+    if (!symbol_matches_stream(line, t) || !t->has_seq) {
         return false;
     }
     if (t->kind == CS_TICK_QUOTE) {
         return t->ts_ns == 0 && t->has_bid && t->has_ask && !t->has_price
-               && cs_decimal_cmp(t->bid, t->ask) < 0;
+               && cs_decimal_cmp(t->bid, t->ask) < 0
+               && t->seq_kind == CS_SEQ_INCREASING;
     }
     return t->ts_ns > 1600000000000LL * MS && t->has_price && t->has_qty
-           && t->price.mant > 0 && t->price_text.len > 0;
-}
-
-static void tally_file(const char *rel, struct tally *ty)
-{
-    size_t size;
-    char *buf = cs_test_read_file(cs_test_fixture(rel), &size);
-    char *p = buf, *end = buf + size;
-
-    memset(ty, 0, sizeof *ty);
-    while (p < end) {
-        char *nl = memchr(p, '\n', (size_t)(end - p));
-        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-
-        bn->parse(scratch, p, n, 777, &out);
-        ty->lines++;
-        ty->cls[out.cls]++;
-        ty->depth += strcmp(out.what, "depthUpdate") == 0;
-        ty->kline += strcmp(out.what, "kline") == 0;
-        ty->dropped += (unsigned)out.dropped;
-        for (size_t i = 0; i < out.n; i++) {
-            ty->kinds[out.ticks[i].kind]++;
-            ty->symbol_mismatch += !symbol_matches_stream(p, &out.ticks[i]);
-            ty->bad_tick += !tick_is_sound(&out.ticks[i]);
-        }
-        p += n + 1;
-    }
-    free(buf);
+           && t->seq_kind == CS_SEQ_CONTIGUOUS;
 }
 
 static void test_recording_2021_04_17(void)
 {
-    struct tally ty;
+    struct vt_tally ty;
 
-    tally_file("exchanges/binance/ws_spot_combined_2021-04-17.jsonl", &ty);
+    vt_tally_file("exchanges/binance/ws_spot_combined_2021-04-17.jsonl", &ty,
+                  recorded_tick_ok);
     CHECK_INT(ty.lines, 1228);
     CHECK_INT(ty.cls[CS_FRAME_DATA], 594);
     CHECK_INT(ty.cls[CS_FRAME_IGNORED], 634);
     CHECK_INT(ty.cls[CS_FRAME_CONTROL], 0);
     CHECK_INT(ty.cls[CS_FRAME_UNKNOWN], 0);
     CHECK_INT(ty.cls[CS_FRAME_MALFORMED], 0);
-    CHECK_INT(ty.depth, 614);
-    CHECK_INT(ty.kline, 20);
+    CHECK_INT(vt_what(&ty, "depthUpdate"), 614);
+    CHECK_INT(vt_what(&ty, "kline"), 20);
+    CHECK_INT(vt_what(&ty, "bookTicker"), 570);
+    CHECK_INT(vt_what(&ty, "aggTrade"), 24);
     CHECK_INT(ty.kinds[CS_TICK_QUOTE], 570);
     CHECK_INT(ty.kinds[CS_TICK_TRADE], 24);
     CHECK_INT(ty.kinds[CS_TICK_TICKER], 0);
+    CHECK_INT(ty.seq_kinds[CS_SEQ_INCREASING], 570);
+    CHECK_INT(ty.seq_kinds[CS_SEQ_CONTIGUOUS], 24);
     CHECK_INT(ty.dropped, 0);
-    CHECK_INT(ty.symbol_mismatch, 0);
+    CHECK_INT(ty.gaps, 0);
+    CHECK_INT(ty.insane, 0);
     CHECK_INT(ty.bad_tick, 0);
 }
 
 static void test_recording_2021_10_12(void)
 {
-    struct tally ty;
+    struct vt_tally ty;
 
-    tally_file("exchanges/binance/ws_spot_combined_2021-10-12.jsonl", &ty);
+    vt_tally_file("exchanges/binance/ws_spot_combined_2021-10-12.jsonl", &ty,
+                  recorded_tick_ok);
     CHECK_INT(ty.lines, 265);
     CHECK_INT(ty.cls[CS_FRAME_DATA], 86);
     CHECK_INT(ty.cls[CS_FRAME_IGNORED], 179);
     CHECK_INT(ty.cls[CS_FRAME_CONTROL], 0);
     CHECK_INT(ty.cls[CS_FRAME_UNKNOWN], 0);
     CHECK_INT(ty.cls[CS_FRAME_MALFORMED], 0);
-    CHECK_INT(ty.depth, 177);
-    CHECK_INT(ty.kline, 2);
+    CHECK_INT(vt_what(&ty, "depthUpdate"), 177);
+    CHECK_INT(vt_what(&ty, "kline"), 2);
     CHECK_INT(ty.kinds[CS_TICK_QUOTE], 84);
     CHECK_INT(ty.kinds[CS_TICK_TRADE], 2);
     CHECK_INT(ty.kinds[CS_TICK_TICKER], 0);
-    CHECK_INT(ty.symbol_mismatch, 0);
+    CHECK_INT(ty.insane, 0);
     CHECK_INT(ty.bad_tick, 0);
 }
 
 static void test_doc_examples_file(void)
 {
-    struct tally ty;
+    struct vt_tally ty;
 
-    tally_file("exchanges/binance/ws_doc_examples.jsonl", &ty);
+    vt_tally_file("exchanges/binance/ws_doc_examples.jsonl", &ty, NULL);
     CHECK_INT(ty.lines, 10);
     CHECK_INT(ty.cls[CS_FRAME_DATA], 6);
     CHECK_INT(ty.cls[CS_FRAME_CONTROL], 3);
     CHECK_INT(ty.cls[CS_FRAME_IGNORED], 1);
-    CHECK_INT(ty.kline, 1);
+    CHECK_INT(vt_what(&ty, "kline"), 1);
+    CHECK_INT(vt_what(&ty, "request reply"), 3);
     CHECK_INT(ty.kinds[CS_TICK_TRADE], 2);
     CHECK_INT(ty.kinds[CS_TICK_TICKER], 3);
     CHECK_INT(ty.kinds[CS_TICK_QUOTE], 1);
+    CHECK_INT(ty.seq_kinds[CS_SEQ_CONTIGUOUS], 2);
+    CHECK_INT(ty.seq_kinds[CS_SEQ_INCREASING], 1);
+    CHECK_INT(ty.insane, 0);
 }
 
 /* ---- specific frames, field by field ---- */
 
 static void test_recorded_ticks(void)
 {
-    const struct cs_tick *t = &out.ticks[0];
+    const struct cs_tick *t = &vt.out.ticks[0];
 
-    parse("{\"stream\":\"swrvbusd@bookTicker\",\"data\":{\"u\":64830107,\"s\":"
+    vt_parse("{\"stream\":\"swrvbusd@bookTicker\",\"data\":{\"u\":64830107,\"s\":"
           "\"SWRVBUSD\",\"b\":\"2.27200000\",\"B\":\"218.40800000\",\"a\":"
           "\"2.27700000\",\"A\":\"1.19200000\"}}");
-    CHECK_INT(out.cls, CS_FRAME_DATA);
-    CHECK_STR(out.what, "bookTicker");
-    CHECK_INT(out.n, 1);
+    CHECK_INT(vt.out.cls, CS_FRAME_DATA);
+    CHECK_STR(vt.out.what, "bookTicker");
+    CHECK_INT(vt.out.n, 1);
     CHECK_STR(t->exchange, "binance");
     CHECK_INT(t->kind, CS_TICK_QUOTE);
-    CHECK(text_is(t->raw_symbol, "SWRVBUSD"));
+    CHECK(vt_text_is(t->raw_symbol, "SWRVBUSD"));
     CHECK(!t->has_price && !t->has_qty);
     CHECK(t->has_bid && t->has_ask && t->has_seq);
-    CHECK(text_is(t->bid_text, "2.27200000"));
-    CHECK(text_is(t->ask_text, "2.27700000"));
+    CHECK(vt_text_is(t->bid_text, "2.27200000"));
+    CHECK(vt_text_is(t->ask_text, "2.27700000"));
     CHECK_INT(t->bid.mant, 227200000);
     CHECK_INT(t->bid.exp, -8);
     CHECK_INT(t->ask.mant, 227700000);
     CHECK_INT(t->seq, 64830107);
+    CHECK_INT(t->seq_kind, CS_SEQ_INCREASING);
     CHECK_INT(t->ts_ns, 0);
     CHECK_INT(t->recv_ns, 777);
     CHECK_INT(t->price_text.len, 0);
 
-    parse("{\"stream\":\"veteth@bookTicker\",\"data\":{\"u\":327912856,\"s\":"
+    vt_parse("{\"stream\":\"veteth@bookTicker\",\"data\":{\"u\":327912856,\"s\":"
           "\"VETETH\",\"b\":\"0.00009381\",\"B\":\"95017.00000000\",\"a\":"
           "\"0.00009401\",\"A\":\"88406.00000000\"}}");
-    CHECK(text_is(t->bid_text, "0.00009381"));
+    CHECK(vt_text_is(t->bid_text, "0.00009381"));
     CHECK_INT(t->bid.mant, 9381);
     CHECK_INT(t->bid.exp, -8);
     CHECK_INT(t->seq, 327912856);
 
-    parse("{\"stream\":\"swrvbusd@aggTrade\",\"data\":{\"e\":\"aggTrade\",\"E\":"
+    vt_parse("{\"stream\":\"swrvbusd@aggTrade\",\"data\":{\"e\":\"aggTrade\",\"E\":"
           "1618677373913,\"s\":\"SWRVBUSD\",\"a\":749094,\"p\":\"2.27600000\","
           "\"q\":\"21.96300000\",\"f\":1135632,\"l\":1135632,\"T\":"
           "1618677373912,\"m\":false,\"M\":true}}");
-    CHECK_INT(out.cls, CS_FRAME_DATA);
-    CHECK_STR(out.what, "aggTrade");
-    CHECK_INT(out.n, 1);
+    CHECK_INT(vt.out.cls, CS_FRAME_DATA);
+    CHECK_STR(vt.out.what, "aggTrade");
+    CHECK_INT(vt.out.n, 1);
     CHECK_INT(t->kind, CS_TICK_TRADE);
-    CHECK(text_is(t->raw_symbol, "SWRVBUSD"));
-    CHECK(text_is(t->price_text, "2.27600000"));
+    CHECK(vt_text_is(t->raw_symbol, "SWRVBUSD"));
+    CHECK(vt_text_is(t->price_text, "2.27600000"));
     CHECK_INT(t->price.mant, 227600000);
     CHECK_INT(t->price.exp, -8);
-    CHECK(text_is(t->qty_text, "21.96300000"));
+    CHECK(vt_text_is(t->qty_text, "21.96300000"));
     CHECK_INT(t->qty.mant, 2196300000LL);
     CHECK_INT(t->ts_ns, 1618677373912LL * MS);     /* T, not E */
     CHECK_INT(t->seq, 749094);
+    CHECK_INT(t->seq_kind, CS_SEQ_CONTIGUOUS);
     CHECK(t->has_price && t->has_qty && t->has_seq);
     CHECK(!t->has_bid && !t->has_ask);
 }
@@ -240,35 +182,35 @@ static void parse_both(const char *payload, bool combined)
     static char buf[2048];
 
     if (!combined) {
-        parse(payload);
+        vt_parse(payload);
         return;
     }
     snprintf(buf, sizeof buf, "{\"stream\":\"bnbbtc@x\",\"data\":%s}",
              payload);
-    parse(buf);
+    vt_parse(buf);
 }
 
 static void test_doc_examples(void)
 {
-    const struct cs_tick *t = &out.ticks[0];
+    const struct cs_tick *t = &vt.out.ticks[0];
 
     for (int combined = 0; combined < 2; combined++) {
         parse_both("{\"e\":\"aggTrade\",\"E\":1672515782136,\"s\":\"BNBBTC\","
                    "\"a\":12345,\"p\":\"0.001\",\"q\":\"100\",\"f\":100,\"l\":"
                    "105,\"T\":1672515782136,\"m\":true,\"M\":true}", combined);
-        CHECK_INT(out.cls, CS_FRAME_DATA);
-        CHECK_INT(out.n, 1);
+        CHECK_INT(vt.out.cls, CS_FRAME_DATA);
+        CHECK_INT(vt.out.n, 1);
         CHECK_INT(t->kind, CS_TICK_TRADE);
-        CHECK(text_is(t->raw_symbol, "BNBBTC"));
-        CHECK(text_is(t->price_text, "0.001"));
-        CHECK(text_is(t->qty_text, "100"));
+        CHECK(vt_text_is(t->raw_symbol, "BNBBTC"));
+        CHECK(vt_text_is(t->price_text, "0.001"));
+        CHECK(vt_text_is(t->qty_text, "100"));
         CHECK_INT(t->seq, 12345);
         CHECK_INT(t->ts_ns, 1672515782136LL * MS);
 
         parse_both("{\"e\":\"trade\",\"E\":1672515782136,\"s\":\"BNBBTC\",\"t\":"
                    "12345,\"p\":\"0.001\",\"q\":\"100\",\"T\":1672515782136,"
                    "\"m\":true,\"M\":true}", combined);
-        CHECK_STR(out.what, "trade");
+        CHECK_STR(vt.out.what, "trade");
         CHECK_INT(t->kind, CS_TICK_TRADE);
         CHECK_INT(t->seq, 12345);
         CHECK_INT(t->price.mant, 1);
@@ -278,17 +220,17 @@ static void test_doc_examples(void)
                    "{\"t\":1672515780000,\"T\":1672515839999,\"s\":\"BNBBTC\","
                    "\"i\":\"1m\",\"o\":\"0.0010\",\"c\":\"0.0020\",\"x\":false}}",
                    combined);
-        CHECK_INT(out.cls, CS_FRAME_IGNORED);
-        CHECK_STR(out.what, "kline");
-        CHECK_INT(out.n, 0);
+        CHECK_INT(vt.out.cls, CS_FRAME_IGNORED);
+        CHECK_STR(vt.out.what, "kline");
+        CHECK_INT(vt.out.n, 0);
 
         parse_both("{\"e\":\"24hrMiniTicker\",\"E\":1672515782136,\"s\":"
                    "\"BNBBTC\",\"c\":\"0.0025\",\"o\":\"0.0010\",\"h\":\"0.0025\","
                    "\"l\":\"0.0010\",\"v\":\"10000\",\"q\":\"18\"}", combined);
-        CHECK_STR(out.what, "24hrMiniTicker");
-        CHECK_INT(out.n, 1);
+        CHECK_STR(vt.out.what, "24hrMiniTicker");
+        CHECK_INT(vt.out.n, 1);
         CHECK_INT(t->kind, CS_TICK_TICKER);
-        CHECK(text_is(t->price_text, "0.0025"));
+        CHECK(vt_text_is(t->price_text, "0.0025"));
         CHECK(!t->has_bid && !t->has_ask && !t->has_seq && !t->has_qty);
         CHECK_INT(t->ts_ns, 1672515782136LL * MS);
 
@@ -299,12 +241,12 @@ static void test_doc_examples(void)
                    "\"h\":\"0.0025\",\"l\":\"0.0010\",\"v\":\"10000\",\"q\":\"18\","
                    "\"O\":0,\"C\":86400000,\"F\":0,\"L\":18150,\"n\":18151}",
                    combined);
-        CHECK_STR(out.what, "24hrTicker");
+        CHECK_STR(vt.out.what, "24hrTicker");
         CHECK_INT(t->kind, CS_TICK_TICKER);
-        CHECK(text_is(t->price_text, "0.0025"));
-        CHECK(text_is(t->bid_text, "0.0024"));
-        CHECK(text_is(t->ask_text, "0.0026"));
-        CHECK(text_is(t->qty_text, "10"));
+        CHECK(vt_text_is(t->price_text, "0.0025"));
+        CHECK(vt_text_is(t->bid_text, "0.0024"));
+        CHECK(vt_text_is(t->ask_text, "0.0026"));
+        CHECK(vt_text_is(t->qty_text, "10"));
         CHECK(t->has_bid && t->has_ask && t->has_qty && !t->has_seq);
 
         parse_both("{\"e\":\"1hTicker\",\"E\":1672515782136,\"s\":\"BNBBTC\","
@@ -312,19 +254,19 @@ static void test_doc_examples(void)
                    "\"0.0025\",\"l\":\"0.0010\",\"c\":\"0.0025\",\"w\":\"0.0018\","
                    "\"v\":\"10000\",\"q\":\"18\",\"O\":0,\"C\":1675216573749,"
                    "\"F\":0,\"L\":18150,\"n\":18151}", combined);
-        CHECK_STR(out.what, "1hTicker");
+        CHECK_STR(vt.out.what, "1hTicker");
         CHECK_INT(t->kind, CS_TICK_TICKER);
-        CHECK(text_is(t->price_text, "0.0025"));
+        CHECK(vt_text_is(t->price_text, "0.0025"));
         CHECK(!t->has_bid && !t->has_ask);
 
         parse_both("{\"u\":400900217,\"s\":\"BNBUSDT\",\"b\":\"25.35190000\","
                    "\"B\":\"31.21000000\",\"a\":\"25.36520000\",\"A\":"
                    "\"40.66000000\"}", combined);
-        CHECK_STR(out.what, "bookTicker");
+        CHECK_STR(vt.out.what, "bookTicker");
         CHECK_INT(t->kind, CS_TICK_QUOTE);
-        CHECK(text_is(t->raw_symbol, "BNBUSDT"));
-        CHECK(text_is(t->bid_text, "25.35190000"));
-        CHECK(text_is(t->ask_text, "25.36520000"));
+        CHECK(vt_text_is(t->raw_symbol, "BNBUSDT"));
+        CHECK(vt_text_is(t->bid_text, "25.35190000"));
+        CHECK(vt_text_is(t->ask_text, "25.36520000"));
         CHECK_INT(t->seq, 400900217);
         CHECK_INT(t->ts_ns, 0);
     }
@@ -338,49 +280,49 @@ static void test_doc_examples(void)
 
 static void test_other_events(void)
 {
-    const struct cs_tick *t = &out.ticks[0];
+    const struct cs_tick *t = &vt.out.ticks[0];
 
     /* 4h / 1d rolling tickers behave like 1h. */
-    parse("{\"e\":\"4hTicker\",\"E\":1672515782136,\"s\":\"ETHBTC\",\"c\":"
+    vt_parse("{\"e\":\"4hTicker\",\"E\":1672515782136,\"s\":\"ETHBTC\",\"c\":"
           "\"0.0711\"}");
-    CHECK_STR(out.what, "4hTicker");
-    CHECK_INT(out.n, 1);
-    parse("{\"e\":\"1dTicker\",\"E\":1672515782136,\"s\":\"ETHBTC\",\"c\":"
+    CHECK_STR(vt.out.what, "4hTicker");
+    CHECK_INT(vt.out.n, 1);
+    vt_parse("{\"e\":\"1dTicker\",\"E\":1672515782136,\"s\":\"ETHBTC\",\"c\":"
           "\"0.0711\"}");
-    CHECK_STR(out.what, "1dTicker");
-    CHECK_INT(out.n, 1);
+    CHECK_STR(vt.out.what, "1dTicker");
+    CHECK_INT(vt.out.n, 1);
     /* Futures-style bookTicker with e/E carries a time. */
-    parse("{\"e\":\"bookTicker\",\"u\":400900217,\"E\":1568014460893,\"T\":"
+    vt_parse("{\"e\":\"bookTicker\",\"u\":400900217,\"E\":1568014460893,\"T\":"
           "1568014460891,\"s\":\"BNBUSDT\",\"b\":\"25.35190000\",\"B\":"
           "\"31.21000000\",\"a\":\"25.36520000\",\"A\":\"40.66000000\"}");
-    CHECK_INT(out.cls, CS_FRAME_DATA);
+    CHECK_INT(vt.out.cls, CS_FRAME_DATA);
     CHECK_INT(t->kind, CS_TICK_QUOTE);
     CHECK_INT(t->ts_ns, 1568014460893LL * MS);
     /* timeUnit=MICROSECOND connections send µs. */
-    parse("{\"e\":\"trade\",\"E\":1672515782136123,\"s\":\"BNBBTC\",\"t\":"
+    vt_parse("{\"e\":\"trade\",\"E\":1672515782136123,\"s\":\"BNBBTC\",\"t\":"
           "12345,\"p\":\"0.001\",\"q\":\"100\",\"T\":1672515782136123}");
-    CHECK_INT(out.cls, CS_FRAME_DATA);
+    CHECK_INT(vt.out.cls, CS_FRAME_DATA);
     CHECK_INT(t->ts_ns, 1672515782136123000LL);
     /* A JSON number where a string is usual is still exact. */
-    parse("{\"e\":\"trade\",\"E\":1,\"s\":\"BNBBTC\",\"t\":1,\"p\":0.00100,"
+    vt_parse("{\"e\":\"trade\",\"E\":1,\"s\":\"BNBBTC\",\"t\":1,\"p\":0.00100,"
           "\"q\":\"1\",\"T\":1672515782136}");
-    CHECK_INT(out.cls, CS_FRAME_DATA);
-    CHECK(text_is(t->price_text, "0.00100"));
+    CHECK_INT(vt.out.cls, CS_FRAME_DATA);
+    CHECK(vt_text_is(t->price_text, "0.00100"));
     /* An empty book side is reported as absent, not as a zero price. */
-    parse("{\"u\":1,\"s\":\"BNBUSDT\",\"b\":\"0.00000000\",\"B\":\"0\",\"a\":"
+    vt_parse("{\"u\":1,\"s\":\"BNBUSDT\",\"b\":\"0.00000000\",\"B\":\"0\",\"a\":"
           "\"25.36520000\",\"A\":\"40.66000000\"}");
-    CHECK_INT(out.cls, CS_FRAME_DATA);
+    CHECK_INT(vt.out.cls, CS_FRAME_DATA);
     CHECK(!t->has_bid && t->has_ask);
     CHECK_INT(t->bid_text.len, 0);
 
     EXPECT("{\"e\":\"serverShutdown\",\"E\":1746435600000}", CS_FRAME_CONTROL,
            "serverShutdown");
-    CHECK(out.server_shutdown);
+    CHECK(vt.out.server_shutdown);
     EXPECT("{\"stream\":\"!serverShutdown\",\"data\":{\"e\":\"serverShutdown\","
            "\"E\":1746435600000}}", CS_FRAME_CONTROL, "serverShutdown");
-    CHECK(out.server_shutdown);
+    CHECK(vt.out.server_shutdown);
     EXPECT("{\"result\":null,\"id\":1}", CS_FRAME_CONTROL, "request reply");
-    CHECK(!out.server_shutdown);
+    CHECK(!vt.out.server_shutdown);
     EXPECT("{\"error\":{\"code\":2,\"msg\":\"Invalid request: invalid stream\"},"
            "\"id\":2}", CS_FRAME_CONTROL, "error");
     EXPECT("{\"code\":3,\"msg\":\"Invalid JSON\"}", CS_FRAME_CONTROL, "error");
@@ -451,16 +393,16 @@ static void test_arrays(void)
                                                      : CS_VENUE_MAX_TICKS;
             char *frame = build_array(n, combined, &len);
 
-            parse_n(frame, len);
-            CHECK_INT(out.cls, CS_FRAME_DATA);
-            CHECK_INT(out.n, want);
-            CHECK_INT(out.dropped, (size_t)n - want);
+            vt_parse_n(frame, len);
+            CHECK_INT(vt.out.cls, CS_FRAME_DATA);
+            CHECK_INT(vt.out.n, want);
+            CHECK_INT(vt.out.dropped, (size_t)n - want);
             if (n > 0) {
-                CHECK(text_is(out.ticks[0].raw_symbol, "SYM0USDT"));
-                CHECK(text_is(out.ticks[0].price_text, "1.25"));
+                CHECK(vt_text_is(vt.out.ticks[0].raw_symbol, "SYM0USDT"));
+                CHECK(vt_text_is(vt.out.ticks[0].price_text, "1.25"));
                 char last[16];
                 snprintf(last, sizeof last, "%zu.25", want);
-                CHECK(text_is(out.ticks[out.n - 1].price_text, last));
+                CHECK(vt_text_is(vt.out.ticks[vt.out.n - 1].price_text, last));
             }
             free(frame);
         }
@@ -469,8 +411,8 @@ static void test_arrays(void)
     EXPECT("[{\"e\":\"1hTicker\",\"E\":1672515782136,\"s\":\"BNBBTC\",\"c\":"
            "\"0.0025\"},{\"e\":\"1hTicker\",\"E\":1672515782136,\"s\":"
            "\"ETHBTC\",\"c\":\"0.07\"}]", CS_FRAME_DATA, "1hTicker");
-    CHECK_INT(out.n, 2);
-    CHECK(text_is(out.ticks[1].raw_symbol, "ETHBTC"));
+    CHECK_INT(vt.out.n, 2);
+    CHECK(vt_text_is(vt.out.ticks[1].raw_symbol, "ETHBTC"));
     /* One bad element rejects the whole frame. */
     EXPECT("[{\"e\":\"1hTicker\",\"E\":1,\"s\":\"A1\",\"c\":\"1\"},"
            "{\"e\":\"1hTicker\",\"E\":1,\"s\":\"A2\",\"c\":\"x\"}]",
@@ -497,12 +439,12 @@ static void test_huge_frames(void)
         }
         pos += (size_t)snprintf(buf + pos, cap - pos, "],\"a\":[]}%s",
                                 combined ? "}" : "");
-        parse_n(buf, pos);
-        CHECK_INT(out.cls, CS_FRAME_IGNORED);
-        CHECK_STR(out.what, "depthUpdate");
-        parse_n(buf, pos - 2);
-        CHECK_INT(out.cls, CS_FRAME_MALFORMED);
-        CHECK_STR(out.what, "truncated JSON");
+        vt_parse_n(buf, pos);
+        CHECK_INT(vt.out.cls, CS_FRAME_IGNORED);
+        CHECK_STR(vt.out.what, "depthUpdate");
+        vt_parse_n(buf, pos - 2);
+        CHECK_INT(vt.out.cls, CS_FRAME_MALFORMED);
+        CHECK_STR(vt.out.what, "truncated JSON");
     }
     pos = (size_t)snprintf(buf, cap, "[");
     for (int i = 0; i < 20000; i++) {
@@ -511,9 +453,9 @@ static void test_huge_frames(void)
                                 i ? "," : "");
     }
     buf[pos++] = ']';
-    parse_n(buf, pos);
-    CHECK_INT(out.cls, CS_FRAME_MALFORMED);
-    CHECK_STR(out.what, "too many JSON tokens");
+    vt_parse_n(buf, pos);
+    CHECK_INT(vt.out.cls, CS_FRAME_MALFORMED);
+    CHECK_STR(vt.out.what, "too many JSON tokens");
     free(buf);
 }
 
@@ -521,7 +463,7 @@ static void test_huge_frames(void)
 
 static void test_malformed_fields(void)
 {
-    static const struct { const char *frame, *what; } cases[] = {
+    static const struct vt_case cases[] = {
         { "{\"e\":\"aggTrade\",\"s\":\"BNBBTC\",\"a\":1,\"p\":\"abc\",\"q\":\"1\","
           "\"T\":1}", "aggTrade: bad p" },
         { "{\"e\":\"aggTrade\",\"s\":\"BNBBTC\",\"a\":1,\"p\":\"0\",\"q\":\"1\","
@@ -592,109 +534,16 @@ static void test_malformed_fields(void)
         { "{\"stream\":\"x\",\"data\":[{\"e\":\"trade\"}]}", "trade: missing s" },
     };
 
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        expect_class(cases[i].frame, CS_FRAME_MALFORMED, cases[i].what,
-                     __LINE__);
-    }
+    vt_expect_malformed(cases, sizeof cases / sizeof cases[0], __LINE__);
 }
 
 static void test_hostile_bytes(void)
 {
-    const char *real = "{\"stream\":\"swrvbusd@aggTrade\",\"data\":{\"e\":"
-                       "\"aggTrade\",\"E\":1618677373913,\"s\":\"SWRVBUSD\","
-                       "\"a\":749094,\"p\":\"2.27600000\",\"q\":\"21.96300000\","
-                       "\"f\":1135632,\"l\":1135632,\"T\":1618677373912,\"m\":"
-                       "false,\"M\":true}}";
-    size_t n = strlen(real);
-    unsigned wrong = 0;
-    char garbage[512], deep[400];
-
-    for (size_t len = 0; len < n; len++) {
-        parse_n(real, len);
-        if (out.cls != CS_FRAME_MALFORMED || out.n != 0
-            || strcmp(out.what, "truncated JSON") != 0) {
-            wrong++;
-        }
-    }
-    CHECK_INT(wrong, 0);
-    parse_n(real, n);
-    CHECK_INT(out.cls, CS_FRAME_DATA);
-
-    EXPECT("", CS_FRAME_MALFORMED, "truncated JSON");
-    EXPECT("hello", CS_FRAME_MALFORMED, "not JSON");
-    EXPECT("{\"e\":\"trade\",}", CS_FRAME_MALFORMED, "not JSON");
-    EXPECT("{\"e\":\"trade\"}}", CS_FRAME_MALFORMED, "not JSON");
-    EXPECT("ping ", CS_FRAME_MALFORMED, "not JSON");
-    for (size_t i = 0; i < sizeof garbage; i++) {
-        garbage[i] = (char)(i * 131 + 7);
-    }
-    parse_n(garbage, sizeof garbage);
-    CHECK_INT(out.cls, CS_FRAME_MALFORMED);
-    memset(deep, '[', sizeof deep);
-    parse_n(deep, 40);
-    CHECK_INT(out.cls, CS_FRAME_MALFORMED);
-    CHECK_STR(out.what, "truncated JSON");
-    parse_n(deep, sizeof deep);
-    CHECK_INT(out.cls, CS_FRAME_MALFORMED);
-    CHECK_STR(out.what, "JSON nested too deeply");
-    for (size_t i = 0; i < 200; i++) {
-        deep[i] = '[';
-        deep[399 - i] = ']';
-    }
-    parse_n(deep, sizeof deep);
-    CHECK_INT(out.cls, CS_FRAME_MALFORMED);
-    CHECK_STR(out.what, "JSON nested too deeply");
-    for (size_t i = 0; i < 30; i++) {
-        deep[i] = '[';
-        deep[59 - i] = ']';
-    }
-    parse_n(deep, 60);
-    CHECK_INT(out.cls, CS_FRAME_UNKNOWN);
-}
-
-/* ---- mutation loop ---- */
-
-static uint64_t rng_state = 0x6a09e667f3bcc908ULL;
-
-static uint64_t rng(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
-
-/* Text is never NULL (absent values are ""), and what is present lies
- * inside the frame. */
-static bool in_frame(struct cs_text t, const char *frame, size_t len)
-{
-    return t.ptr != NULL
-           && (t.len == 0 || (t.ptr >= frame && t.ptr + t.len <= frame + len));
-}
-
-/* Whatever the bytes: a valid class, a non-NULL `what`, no ticks outside
- * DATA, tick text inside the frame, and positive prices. */
-static bool out_is_sane(const char *frame, size_t len)
-{
-    if (out.cls > CS_FRAME_MALFORMED || out.what == NULL
-        || out.n > CS_VENUE_MAX_TICKS
-        || (out.cls != CS_FRAME_DATA && out.n != 0)) {
-        return false;
-    }
-    for (size_t i = 0; i < out.n; i++) {
-        const struct cs_tick *t = &out.ticks[i];
-        if (!in_frame(t->raw_symbol, frame, len) || t->raw_symbol.len == 0
-            || !in_frame(t->price_text, frame, len)
-            || !in_frame(t->bid_text, frame, len)
-            || !in_frame(t->ask_text, frame, len)
-            || !in_frame(t->qty_text, frame, len)
-            || (t->has_price && t->price.mant <= 0)
-            || (t->has_bid && t->bid.mant <= 0)
-            || (t->has_ask && t->ask.mant <= 0)) {
-            return false;
-        }
-    }
-    return true;
+    vt_check_hostile("{\"stream\":\"swrvbusd@aggTrade\",\"data\":{\"e\":"
+                     "\"aggTrade\",\"E\":1618677373913,\"s\":\"SWRVBUSD\","
+                     "\"a\":749094,\"p\":\"2.27600000\",\"q\":"
+                     "\"21.96300000\",\"f\":1135632,\"l\":1135632,\"T\":"
+                     "1618677373912,\"m\":false,\"M\":true}}");
 }
 
 static void test_mutations(void)
@@ -704,56 +553,8 @@ static void test_mutations(void)
         "exchanges/binance/ws_spot_combined_2021-10-12.jsonl",
         "exchanges/binance/ws_doc_examples.jsonl",
     };
-    static const char *lines[2000];
-    static size_t lens[2000];
-    char *bufs[3];
-    size_t nlines = 0;
-    unsigned bad = 0, classes[5] = { 0 };
-    char frame[16384];
 
-    for (size_t f = 0; f < 3; f++) {
-        size_t size;
-        char *p = bufs[f] = cs_test_read_file(cs_test_fixture(files[f]), &size);
-        char *end = p + size;
-        while (p < end && nlines < 2000) {
-            char *nl = memchr(p, '\n', (size_t)(end - p));
-            size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-            if (n < sizeof frame - 16) {
-                lines[nlines] = p;
-                lens[nlines++] = n;
-            }
-            p += n + 1;
-        }
-    }
-    for (int i = 0; i < 6000; i++) {
-        size_t k = (size_t)(rng() % nlines), len = lens[k];
-
-        memcpy(frame, lines[k], len);
-        for (int m = (int)(rng() % 3); m >= 0 && len > 0; m--) {
-            size_t at = (size_t)(rng() % len);
-            switch (rng() % 4) {
-            case 0: frame[at] ^= (char)(1u << (rng() % 8)); break;
-            case 1: len = at; break;
-            case 2: frame[at] = "\"{}[],:0-e.\\"[rng() % 12]; break;
-            default:
-                memmove(frame + at + 1, frame + at, len - at);
-                frame[at] = (char)rng();
-                len++;
-            }
-        }
-        const char *copy = parse_n(frame, len);
-        classes[out.cls <= CS_FRAME_MALFORMED ? out.cls : 0]++;
-        if (!out_is_sane(copy, len)) {
-            bad++;
-        }
-    }
-    CHECK_INT(bad, 0);
-    /* The mix should exercise both the good and the bad paths. */
-    CHECK(classes[CS_FRAME_DATA] > 100);
-    CHECK(classes[CS_FRAME_MALFORMED] > 100);
-    for (size_t f = 0; f < 3; f++) {
-        free(bufs[f]);
-    }
+    vt_check_mutations(files, 3, 0x6a09e667f3bcc908ULL, 6000);
 }
 
 /* ---- symbols and registry ---- */
@@ -826,26 +627,96 @@ static void test_split(void)
 
 static void test_registry(void)
 {
+    static const char *const names[] = { "binance", "coinbase", "kraken",
+                                         "okx", "bybit" };
     const struct cs_venue_ops *const *all = cs_venue_all();
     size_t n = 0;
 
     CHECK(cs_venue_find("binance") == &cs_venue_binance);
     CHECK(cs_venue_find("coinbase") == &cs_venue_coinbase);
+    CHECK(cs_venue_find("kraken") == &cs_venue_kraken);
+    CHECK(cs_venue_find("okx") == &cs_venue_okx);
+    CHECK(cs_venue_find("bybit") == &cs_venue_bybit);
     CHECK(cs_venue_find("Binance") == NULL);
     CHECK(cs_venue_find("") == NULL);
     CHECK(cs_venue_find(NULL) == NULL);
     while (all[n] != NULL) {
-        CHECK(all[n]->parse != NULL && all[n]->split_symbol != NULL);
+        CHECK(all[n]->parse != NULL && all[n]->split_symbol != NULL
+              && all[n]->wire != NULL && all[n]->build_subscription != NULL
+              && all[n]->build_ping != NULL
+              && all[n]->compose_symbol != NULL);
+        CHECK(n < 5 && strcmp(all[n]->name, names[n]) == 0);
         n++;
     }
-    CHECK_INT(n, 2);
-    CHECK_STR(cs_venue_binance.name, "binance");
+    CHECK_INT(n, 5);
     cs_venue_scratch_free(NULL);
+}
+
+/* ---- wire ---- */
+
+static void test_wire(void)
+{
+    static const char *const one[] = { "BTCUSDT" };
+    static const char *const agg_depth[] = { "aggTrade", "depth" };
+    static const char *const depth[] = { "depth" };
+    static const char *const quoted[] = { "BTC\"X", "ETHBTC" };
+    const struct cs_venue_wire *w = bn->wire;
+    const char *many[120];
+    char names[120][16];
+    uint64_t id = 0;
+    char ping[64];
+
+    vt_check_wire();
+    CHECK_STR(w->ws_url, "wss://stream.binance.com:9443/ws");
+    CHECK_INT(w->max_symbols_per_conn, 200);
+    CHECK_INT(w->max_symbols_per_msg, 50);
+    CHECK_INT(w->max_client_msgs_per_s, 4);
+    CHECK_INT(w->idle_timeout_ms, 60000);
+    CHECK_INT(w->ping_interval_ms, 0);
+    CHECK_INT(w->max_lifetime_ms, 85800000);
+    CHECK_STR(w->default_channels[0], "aggTrade");
+    CHECK(vt_in_list(w->all_channels, "bookTicker")
+          && vt_in_list(w->all_channels, "miniTicker")
+          && vt_in_list(w->all_channels, "ticker")
+          && vt_in_list(w->all_channels, "trade"));
+    CHECK_INT(bn->build_ping(&id, ping, sizeof ping), 0);
+    CHECK_INT(id, 0);
+
+    /* The documentation's requests, byte for byte. */
+    CHECK_INT(vt_build(one, 1, agg_depth, 2, false, &id), 1);
+    CHECK_INT(id, 1);
+    vt_check_sent_file("exchanges/binance/ws_doc_examples.client_sent.jsonl",
+                       0, 1, __LINE__);
+    id = 311;
+    CHECK_INT(vt_build(one, 1, depth, 1, true, &id), 1);
+    vt_check_sent_file("exchanges/binance/ws_doc_examples.client_sent.jsonl",
+                       1, 1, __LINE__);
+
+    /* Stream names are lower case; a quote is escaped, not trusted. */
+    id = 0;
+    CHECK_INT(vt_build(quoted, 2, agg_depth, 1, false, &id), 1);
+    CHECK_STR(vt_sent.text[0], "{\"method\":\"SUBSCRIBE\",\"params\":"
+              "[\"btc\\\"x@aggTrade\",\"ethbtc@aggTrade\"],\"id\":1}");
+
+    /* 120 symbols on two channels: 50 + 50 + 20 symbols. */
+    for (size_t i = 0; i < 120; i++) {
+        snprintf(names[i], sizeof names[i], "SYM%zuUSDT", i);
+        many[i] = names[i];
+    }
+    CHECK_INT(vt_build(many, 120, agg_depth, 2, false, &id), 3);
+    CHECK_INT(id, 4);
+    CHECK(strstr(vt_sent.text[0], "\"sym49usdt@depth\"],\"id\":2}") != NULL);
+    CHECK(strstr(vt_sent.text[2], "[\"sym100usdt@aggTrade\",") != NULL);
+    CHECK(strstr(vt_sent.text[2], "\"sym119usdt@depth\"],\"id\":4}") != NULL);
+
+    SYMBOL("BTC", "USDT", "BTCUSDT");
+    SYMBOL("AAVEUP", "USDT", "AAVEUPUSDT");
+    SYMBOL("ETH", "BTC", "ETHBTC");
 }
 
 int main(void)
 {
-    scratch = cs_venue_scratch_new();
+    vt_setup(bn, 777, false);
     test_recording_2021_04_17();
     test_recording_2021_10_12();
     test_doc_examples_file();
@@ -859,6 +730,6 @@ int main(void)
     test_mutations();
     test_split();
     test_registry();
-    cs_venue_scratch_free(scratch);
-    return cs_test_finish("test_venue_binance");
+    test_wire();
+    return vt_finish("test_venue_binance");
 }

@@ -1,0 +1,407 @@
+/* Bybit v5 public `tickers.<symbol>` frames (spot snapshots; linear and
+ * inverse snapshot + delta, merged per symbol in the scratch) to
+ * normalised ticks, the split of "BTCUSDT" symbols, and the v5 subscribe
+ * and ping messages and limits. */
+#include "cryptosup/venue.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cryptosup/json.h"
+#include "cryptosup/jsonw.h"
+
+#define EXCHANGE "bybit"
+
+/* What the parser decides, for readers of its output (BYD ticker.mdx and
+ * "Connect"; PROTOCOLS.md section 6):
+ * - One ticker tick per tickers frame: price lastPrice, bid bid1Price,
+ *   ask ask1Price ("" or 0 is an empty side), time `ts` (ms, required),
+ *   seq `cs`. Spot sends no bid/ask in 2026 frames.
+ * - A delta carries only the fields that changed: it is merged into the
+ *   symbol's copy of the last snapshot, and the tick reports the merged
+ *   values. A delta for a symbol without a snapshot on this scratch is
+ *   MALFORMED "tickers: delta before snapshot" (the snapshot is sent
+ *   first on every subscription, so this means lost frames). A field that
+ *   is bad, or longer than CS_VENUE_MERGED_TEXT - 1, rejects the frame
+ *   before anything is merged.
+ * - Tick text points into the scratch's copy (valid until the next parse
+ *   on that scratch); when CS_VENUE_MAX_MERGED symbols are held, a new
+ *   symbol's snapshots are reported from the frame and its deltas are
+ *   refused as above.
+ * - seq_kind: delta frames CS_SEQ_INCREASING (`cs` rises on linear);
+ *   snapshots CS_SEQ_NONE, since spot repeats `cs` while nothing changes
+ *   and a snapshot does not say which category it is from.
+ * - op replies (subscribe, ping/pong) are CONTROL, "op error" when
+ *   success is false. Other topics (orderbook, publicTrade, kline, ...)
+ *   are IGNORED. */
+
+static const char *const ignored_topics[] = {
+    "orderbook.", "publicTrade.", "kline.", "allLiquidation.",
+    "liquidation.", "tickers_lt.", "kline_lt.", "lt.", "insurance.",
+    "priceLimit.", "adlAlert.",
+};
+
+static const char *const ops[] = {
+    "subscribe", "unsubscribe", "ping", "pong", "auth",
+};
+
+struct result {
+    enum cs_frame_class cls;
+    const char *what;
+};
+
+static struct result make(enum cs_frame_class cls, const char *what)
+{
+    struct result r = { cls, what };
+    return r;
+}
+
+/* One price field of a frame, checked before anything is merged. */
+struct field {
+    const char *key;
+    enum cs_venue_num rule;
+    const char *missing, *bad;
+    bool present;          /* the key is in the frame */
+    struct cs_text text;   /* "" when absent or an empty side */
+};
+
+enum { F_LAST, F_BID, F_ASK, NFIELDS };
+
+static const char *check_fields(const struct cs_json *js, int data,
+                                bool snapshot, struct field *f)
+{
+    for (size_t i = 0; i < NFIELDS; i++) {
+        int tok = cs_json_get(js, data, f[i].key);
+        struct cs_decimal val;
+        bool has;
+        const char *err;
+
+        f[i].present = tok >= 0;
+        f[i].text.ptr = "";
+        f[i].text.len = 0;
+        if (!f[i].present && !snapshot) {
+            continue;
+        }
+        /* The last price is required where present at all: a delta may
+         * leave it out, but not clear it. */
+        err = cs_venue_take_decimal(js, tok, f[i].rule == CS_VENUE_NUM_PRICE,
+                                    f[i].rule, &val, &f[i].text, &has,
+                                    snapshot ? f[i].missing : f[i].bad,
+                                    f[i].bad);
+        if (err != NULL) {
+            return err;
+        }
+        if (f[i].text.len >= CS_VENUE_MERGED_TEXT) {
+            return f[i].bad;
+        }
+    }
+    return NULL;
+}
+
+static void store(char *dst, struct cs_text text)
+{
+    memcpy(dst, text.ptr, text.len);
+    dst[text.len] = '\0';
+}
+
+/* A decimal into the tick from checked text; false when it is "". */
+static bool put(struct cs_text text, struct cs_decimal *val,
+                struct cs_text *out)
+{
+    if (text.len == 0 || !cs_decimal_parse(text.ptr, text.len, val)) {
+        return false;
+    }
+    *out = text;
+    return true;
+}
+
+static struct cs_text text_of(const char *s)
+{
+    struct cs_text t = { s, strlen(s) };
+    return t;
+}
+
+/* Fills the tick's prices from the merged copy, or from the frame when
+ * there is none. */
+static void fill_prices(struct cs_tick *t, const struct cs_venue_merged *m,
+                        const struct field *f, struct cs_text symbol)
+{
+    struct cs_text last = f[F_LAST].text, bid = f[F_BID].text,
+                   ask = f[F_ASK].text;
+
+    t->raw_symbol = symbol;
+    if (m != NULL) {
+        t->raw_symbol = text_of(m->symbol);
+        last = text_of(m->price);
+        bid = text_of(m->bid);
+        ask = text_of(m->ask);
+    }
+    t->has_price = put(last, &t->price, &t->price_text);
+    t->has_bid = put(bid, &t->bid, &t->bid_text);
+    t->has_ask = put(ask, &t->ask, &t->ask_text);
+}
+
+static const char *take_time_seq(const struct cs_json *js, bool delta,
+                                 struct cs_tick *t)
+{
+    int tok = cs_json_get(js, 0, "ts");
+    int64_t ms;
+
+    if (tok < 0) {
+        return "tickers: missing ts";
+    }
+    if (js->toks[tok].type != CS_JSON_NUMBER || !cs_json_int64(js, tok, &ms)
+        || !cs_venue_epoch_to_ns(ms, &t->ts_ns)) {
+        return "tickers: bad ts";
+    }
+    if ((tok = cs_json_get(js, 0, "cs")) < 0) {
+        return NULL;
+    }
+    if (js->toks[tok].type != CS_JSON_NUMBER
+        || !cs_json_uint64(js, tok, &t->seq)) {
+        return "tickers: bad cs";
+    }
+    t->has_seq = true;
+    t->seq_kind = delta ? CS_SEQ_INCREASING : CS_SEQ_NONE;
+    return NULL;
+}
+
+/* {"topic":"tickers.BTCUSDT","type":"snapshot"|"delta","data":{...},
+ * "cs":..,"ts":..} */
+static struct result handle_tickers(struct cs_venue_scratch *scratch,
+                                    const struct cs_json *js,
+                                    struct cs_parse_out *out, int64_t recv_ns)
+{
+    struct field f[NFIELDS] = {
+        { "lastPrice", CS_VENUE_NUM_PRICE, "tickers: missing lastPrice",
+          "tickers: bad lastPrice", false, { "", 0 } },
+        { "bid1Price", CS_VENUE_NUM_SIDE, "", "tickers: bad bid1Price",
+          false, { "", 0 } },
+        { "ask1Price", CS_VENUE_NUM_SIDE, "", "tickers: bad ask1Price",
+          false, { "", 0 } },
+    };
+    int type = cs_json_get(js, 0, "type"), data = cs_json_get(js, 0, "data");
+    struct cs_venue_merged *m;
+    struct cs_text symbol;
+    struct cs_tick tick;
+    const char *err;
+    bool delta;
+
+    if (type < 0 || !(cs_json_str_eq(js, type, "snapshot")
+                      || cs_json_str_eq(js, type, "delta"))) {
+        return make(CS_FRAME_MALFORMED, "tickers: bad type");
+    }
+    delta = cs_json_str_eq(js, type, "delta");
+    if (data < 0 || js->toks[data].type != CS_JSON_OBJECT
+        || js->toks[data].skipped) {
+        return make(CS_FRAME_MALFORMED, "tickers: bad data");
+    }
+    switch (cs_venue_symbol(js, cs_json_get(js, data, "symbol"), &symbol)) {
+    case CS_VENUE_FIELD_OK: break;
+    case CS_VENUE_FIELD_ABSENT:
+        return make(CS_FRAME_MALFORMED, "tickers: missing symbol");
+    case CS_VENUE_FIELD_BAD:
+        return make(CS_FRAME_MALFORMED, "tickers: bad symbol");
+    }
+    cs_venue_tick_init(&tick, EXCHANGE, recv_ns);
+    tick.kind = CS_TICK_TICKER;
+    err = check_fields(js, data, !delta, f);
+    if (err == NULL) {
+        err = take_time_seq(js, delta, &tick);
+    }
+    if (err != NULL) {
+        return make(CS_FRAME_MALFORMED, err);
+    }
+    m = cs_venue_merged_get(scratch, symbol.ptr, symbol.len, !delta);
+    if (m == NULL && delta) {
+        return make(CS_FRAME_MALFORMED, "tickers: delta before snapshot");
+    }
+    if (m != NULL) {
+        char *dst[NFIELDS] = { m->price, m->bid, m->ask };
+        for (size_t i = 0; i < NFIELDS; i++) {
+            if (f[i].present || !delta) {
+                store(dst[i], f[i].text);
+            }
+        }
+    }
+    fill_prices(&tick, m, f, symbol);
+    cs_venue_out_push(out, &tick);
+    return make(CS_FRAME_DATA, delta ? "tickers delta" : "tickers snapshot");
+}
+
+static bool has_prefix(const struct cs_json *js, int tok, const char *prefix)
+{
+    struct cs_text text = cs_json_text(js, tok);
+    size_t n = strlen(prefix);
+
+    return !js->toks[tok].escaped && text.len >= n
+           && memcmp(text.ptr, prefix, n) == 0;
+}
+
+/* {"success":true,"ret_msg":"subscribe","op":"subscribe",...} and
+ * {"args":["<ms>"],"op":"pong"}. */
+static struct result handle_op(const struct cs_json *js, int op)
+{
+    int success = cs_json_get(js, 0, "success");
+
+    if (success >= 0 && js->toks[success].type == CS_JSON_FALSE) {
+        return make(CS_FRAME_CONTROL, "op error");
+    }
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+        if (cs_json_str_eq(js, op, ops[i])) {
+            return make(CS_FRAME_CONTROL, ops[i]);
+        }
+    }
+    return make(CS_FRAME_UNKNOWN, "unknown op");
+}
+
+static struct result handle_root(struct cs_venue_scratch *scratch,
+                                 const struct cs_json *js,
+                                 struct cs_parse_out *out, int64_t recv_ns)
+{
+    int key;
+
+    if (js->toks[0].type != CS_JSON_OBJECT) {
+        return make(CS_FRAME_UNKNOWN, "unexpected JSON value");
+    }
+    if ((key = cs_json_get(js, 0, "topic")) >= 0) {
+        if (js->toks[key].type != CS_JSON_STRING) {
+            return make(CS_FRAME_MALFORMED, "bad topic");
+        }
+        if (has_prefix(js, key, "tickers.")) {
+            return handle_tickers(scratch, js, out, recv_ns);
+        }
+        for (size_t i = 0;
+             i < sizeof ignored_topics / sizeof ignored_topics[0]; i++) {
+            if (has_prefix(js, key, ignored_topics[i])) {
+                return make(CS_FRAME_IGNORED, ignored_topics[i]);
+            }
+        }
+        return make(CS_FRAME_UNKNOWN, "unknown topic");
+    }
+    if ((key = cs_json_get(js, 0, "op")) >= 0) {
+        if (js->toks[key].type != CS_JSON_STRING) {
+            return make(CS_FRAME_MALFORMED, "bad op");
+        }
+        return handle_op(js, key);
+    }
+    return make(CS_FRAME_UNKNOWN, "object without topic or op");
+}
+
+static void bybit_parse(struct cs_venue_scratch *scratch, const char *frame,
+                        size_t len, int64_t recv_ns, struct cs_parse_out *out)
+{
+    struct cs_json js;
+    struct result r;
+
+    cs_venue_out_reset(out);
+    if (cs_venue_parse_frame(scratch, &js, frame, len, out)) {
+        r = handle_root(scratch, &js, out, recv_ns);
+        cs_venue_out_set(out, r.cls, r.what);
+    }
+}
+
+/* Quote coins of Bybit spot pairs and linear/inverse perpetuals
+ * ("BTCUSDT", "BTCUSDC", "BTCUSD"); dated futures ("BTC-26DEC25") and
+ * options have no split. */
+static const char *const quote_assets[] = {
+    "USDT", "USDC", "USDE", "USD", "EUR", "BRL", "TRY", "PLN", "BTC", "ETH",
+    "DAI", "MNT", NULL,
+};
+
+static bool bybit_split(const char *raw, size_t len, char *base,
+                        size_t base_size, char *quote, size_t quote_size)
+{
+    return cs_venue_split_suffix(raw, len, quote_assets, base, base_size,
+                                 quote, quote_size);
+}
+
+static void bybit_compose(const char *base, const char *quote, char *buf,
+                          size_t size)
+{
+    cs_venue_compose(base, quote, "", buf, size);
+}
+
+static const char *const bybit_channels[] = { "tickers", NULL };
+
+/* BYD "Connect" (PROTOCOLS.md section 6): spot takes at most 10 args per
+ * subscribe request; the args of one connection may total 21 000
+ * characters (about 900 "tickers.XXXUSDT" topics; 200 symbols is our
+ * margin); without a ping the connection is cut, so {"op":"ping"} every
+ * 20 s, and 60 s without a frame (three missed pongs) is stale. No
+ * message rate is documented: 4 a second is our choice. Linear is
+ * wss://stream.bybit.com/v5/public/linear with the same messages. */
+static const struct cs_venue_wire bybit_wire = {
+    .ws_url = "wss://stream.bybit.com/v5/public/spot",
+    .max_symbols_per_conn = 200,
+    .max_symbols_per_msg = 10,
+    .max_client_msgs_per_s = 4,
+    .idle_timeout_ms = 60 * 1000,
+    .ping_interval_ms = 20 * 1000,
+    .max_lifetime_ms = 0,
+    .default_channels = bybit_channels,
+    .all_channels = bybit_channels,
+};
+
+/* {"req_id":"1","op":"subscribe","args":["tickers.BTCUSDT",...]}: each
+ * arg is "<channel>.<symbol>", at most max_symbols_per_msg args per
+ * request (symbols per message divided among the channels). */
+static void bybit_subscription(const char *const *raw_symbols, size_t n,
+                               const char *const *channels, size_t nchannels,
+                               bool unsubscribe, uint64_t *req_id,
+                               cs_venue_send_fn send, void *ctx)
+{
+    const char *chunk[CS_VENUE_CHUNK_MAX], *chans[CS_VENUE_CHUNK_MAX];
+    size_t pos = 0, nchans, nchunk, per_msg;
+    char id[24], topic[2 * CS_VENUE_NAME_MAX + 2];
+    struct cs_jsonw w;
+
+    nchans = cs_venue_next_chunk(channels, nchannels, &pos,
+                                 CS_VENUE_CHUNK_MAX, chans);
+    if (nchans == 0) {
+        return;
+    }
+    per_msg = bybit_wire.max_symbols_per_msg / nchans;
+    per_msg = per_msg > 0 ? per_msg : 1;
+    pos = 0;
+    cs_jsonw_init(&w);
+    while ((nchunk = cs_venue_next_chunk(raw_symbols, n, &pos, per_msg,
+                                         chunk)) > 0) {
+        snprintf(id, sizeof id, "%llu", (unsigned long long)++*req_id);
+        cs_jsonw_begin_object(&w);
+        cs_jsonw_key(&w, "req_id");
+        cs_jsonw_cstring(&w, id);
+        cs_jsonw_key(&w, "op");
+        cs_jsonw_cstring(&w, unsubscribe ? "unsubscribe" : "subscribe");
+        cs_jsonw_key(&w, "args");
+        cs_venue_msg_array_begin(&w);
+        for (size_t c = 0; c < nchans; c++) {
+            for (size_t i = 0; i < nchunk; i++) {
+                int len = snprintf(topic, sizeof topic, "%s.%s", chans[c],
+                                   chunk[i]);
+                cs_jsonw_string(&w, topic, (size_t)len);
+            }
+        }
+        cs_venue_msg_array_end(&w);
+        cs_jsonw_end_object(&w);
+        cs_venue_msg_send(&w, send, ctx);
+    }
+    cs_jsonw_cleanup(&w);
+}
+
+/* {"req_id":"7","op":"ping"}; the reply's shape varies by category. */
+static size_t bybit_ping(uint64_t *req_id, char *buf, size_t size)
+{
+    return cs_venue_ping_msg(req_id, buf, size, "{\"req_id\":\"",
+                             "\",\"op\":\"ping\"}");
+}
+
+const struct cs_venue_ops cs_venue_bybit = {
+    .name = EXCHANGE,
+    .wire = &bybit_wire,
+    .build_subscription = bybit_subscription,
+    .build_ping = bybit_ping,
+    .compose_symbol = bybit_compose,
+    .parse = bybit_parse,
+    .split_symbol = bybit_split,
+};

@@ -25,6 +25,8 @@ enum cs_seq_kind {
     CS_SEQ_INCREASING    /* strictly increasing; skips are normal */
 };
 
+#define CS_SEQ_SERIES 4
+
 /* Borrowed bytes; not NUL-terminated. */
 struct cs_text {
     const char *ptr;
@@ -45,6 +47,9 @@ struct cs_tick {
     int64_t recv_ns;  /* local receive time; 0 when unknown */
     uint64_t seq;     /* venue sequence number (trade id, update id, ...) */
     uint8_t seq_kind; /* enum cs_seq_kind: how seq may be checked for gaps */
+    uint8_t seq_series; /* which of the venue's sequences (0..3) seq belongs
+                           to, e.g. Binance trade ids vs aggTrade ids: only
+                           numbers of one series are compared */
 };
 
 const char *cs_tick_kind_name(enum cs_tick_kind kind);

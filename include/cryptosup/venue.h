@@ -51,9 +51,10 @@ struct cs_venue_scratch;
 struct cs_venue_scratch *cs_venue_scratch_new(void);
 void cs_venue_scratch_free(struct cs_venue_scratch *s);
 
-/* How a connector talks to a venue: endpoint, limits, keepalive. Every
- * number is from the venue's documentation (see PROTOCOLS.md); config may
- * override the URL. */
+/* How a connector talks to a venue: endpoint, limits, keepalive. The
+ * numbers follow the venue's documentation (see PROTOCOLS.md) where it
+ * gives one; the comment at each venue's table cites it and says which
+ * are our own margin. Config may override the URL. */
 struct cs_venue_wire {
     const char *ws_url;             /* default WebSocket endpoint */
     unsigned max_symbols_per_conn;  /* split larger lists over connections */
@@ -71,7 +72,7 @@ struct cs_venue_wire {
 typedef void (*cs_venue_send_fn)(void *ctx, const char *text, size_t len);
 
 struct cs_venue_ops {
-    const char *name;   /* "binance", "coinbase" */
+    const char *name;   /* "binance", "coinbase", "kraken", "okx", "bybit" */
     const struct cs_venue_wire *wire;
     /* Subscribe (or unsubscribe) raw symbols on channels (both arrays of
      * NUL-terminated strings), in as many messages as the venue's limits
@@ -152,15 +153,21 @@ struct cs_venue_result {
 struct cs_venue_result cs_venue_result(enum cs_frame_class cls,
                                        const char *what);
 
+/* The arguments of one parse() call. */
+struct cs_venue_ctx {
+    struct cs_venue_scratch *scratch;
+    struct cs_parse_out *out;
+    int64_t recv_ns;
+};
 /* Classifies a tokenised frame (root token 0), pushing ticks as it goes. */
-typedef struct cs_venue_result (*cs_venue_root_fn)(void *ctx,
-                                                   const struct cs_json *js);
+typedef struct cs_venue_result (*cs_venue_root_fn)(
+    const struct cs_venue_ctx *c, const struct cs_json *js);
 /* The frame of every parse(): resets `out`, tokenises the frame
  * (cs_venue_parse_frame) and, when that works, sets out's class from
- * root(ctx, js). */
+ * root(). */
 void cs_venue_run(struct cs_venue_scratch *s, const char *frame, size_t len,
-                  struct cs_parse_out *out, cs_venue_root_fn root,
-                  void *ctx);
+                  int64_t recv_ns, struct cs_parse_out *out,
+                  cs_venue_root_fn root);
 
 /* The first of names[0..n) that string token `tok` equals (or, with
  * `prefix`, starts with), or NULL. Escaped strings never match. */
@@ -230,16 +237,87 @@ typedef const char *(*cs_venue_element_fn)(void *ctx,
 /* Walks array `arr` of `js`, re-parsing a skipped array or skipped
  * elements alone in the element area (so `fn` must not use that area),
  * and returns what `fn` returned first, "too many JSON tokens" when a
- * skipped part does not fit, or `not_array` when `arr` is -1 or not an
- * array. */
+ * skipped part does not fit (or `s` is NULL), or `not_array` when `arr` is
+ * -1 or not an array. */
 const char *cs_venue_each_element(struct cs_venue_scratch *s,
                                   const struct cs_json *js, int arr,
                                   const char *not_array,
                                   cs_venue_element_fn fn, void *ctx);
 
+/* Where one JSON object that is one tick keeps its values (Coinbase,
+ * Kraken, OKX): keys, "" for a value the message lacks, and the static
+ * `what` texts, built by CS_VENUE_LAYOUT. */
+enum cs_venue_time {
+    CS_VENUE_TIME_ISO,      /* ISO-8601 string (cs_venue_iso_time) */
+    CS_VENUE_TIME_EPOCH     /* ms (or µs) number or digit string */
+};
+enum cs_venue_seq_rule {
+    CS_VENUE_SEQ_NUMBER,    /* a JSON integer */
+    CS_VENUE_SEQ_DIGITS,    /* an integer or a string of digits */
+    CS_VENUE_SEQ_LENIENT    /* as DIGITS; anything else is just no seq */
+};
+struct cs_venue_layout {
+    const char *name;       /* out->what of DATA frames */
+    enum cs_tick_kind kind;
+    const char *symbol, *price, *qty, *bid, *ask, *time, *seq;
+    bool qty_required, time_required;
+    enum cs_venue_time time_format;
+    enum cs_venue_seq_rule seq_rule;
+    enum cs_seq_kind seq_kind;
+    const char *missing_symbol, *bad_symbol, *missing_price, *bad_price,
+               *missing_qty, *bad_qty, *bad_bid, *bad_ask, *missing_time,
+               *bad_time, *bad_seq, *not_object;
+};
+/* nm: the layout's name; the keys as string literals (so the error texts
+ * are static: "trade: missing qty"). */
+#define CS_VENUE_LAYOUT(nm, kind, symbol, price, qty, qty_required, bid, \
+                        ask, time, time_required, time_format, seq, \
+                        seq_rule, seq_kind) { \
+    nm, kind, symbol, price, qty, bid, ask, time, seq, qty_required, \
+    time_required, time_format, seq_rule, seq_kind, \
+    nm ": missing " symbol, nm ": bad " symbol, nm ": missing " price, \
+    nm ": bad " price, nm ": missing " qty, nm ": bad " qty, \
+    nm ": bad " bid, nm ": bad " ask, nm ": missing " time, \
+    nm ": bad " time, nm ": bad " seq, nm ": not an object" }
+
+/* cs_venue_fill_fn for a struct cs_venue_layout: symbol and price
+ * required; qty and time as the layout says (a "" key is never required);
+ * bid and ask optional (0 is an empty side); a missing seq is no seq. */
+const char *cs_venue_fill(const void *layout, const struct cs_json *js,
+                          int obj, struct cs_tick *t);
+
+/* Fills tick `t` (already initialised, kind set) from object `obj`, every
+ * field checked before any is written; returns NULL or a static error. */
+typedef const char *(*cs_venue_fill_fn)(const void *how,
+                                        const struct cs_json *js, int obj,
+                                        struct cs_tick *t);
+/* Turns JSON objects into ticks on `out`: see cs_venue_emit(). */
+struct cs_venue_emitter {
+    struct cs_parse_out *out;
+    const char *exchange;       /* static venue name */
+    int64_t recv_ns;
+    enum cs_tick_kind kind;
+    cs_venue_fill_fn fill;
+    const void *how;            /* the venue's layout, passed to fill */
+    const char *not_object;     /* the error when a value is no object */
+};
+/* cs_venue_element_fn for a struct cs_venue_emitter: one tick from
+ * object `obj`, pushed when fill() accepts it. */
+const char *cs_venue_emit(void *emitter, const struct cs_json *js, int obj);
+
+/* One tick per object of array `arr`, each read with cs_venue_fill() and
+ * layout `l`: DATA named l->name, or MALFORMED with the first error
+ * (`bad_list` when `arr` is no array). */
+struct cs_venue_result cs_venue_emit_array(const struct cs_venue_ctx *c,
+                                           const char *exchange,
+                                           const struct cs_json *js, int arr,
+                                           const struct cs_venue_layout *l,
+                                           const char *bad_list);
+
 /* Value `tok` of `js`, or, when the frame parse skipped its subtree, the
  * same bytes parsed alone into the scratch's element area (*sub). On true
- * *ejs and *etok name the value to read; false when it does not fit. */
+ * *ejs and *etok name the value to read; false when it does not fit, or
+ * when `s` is NULL (for callers whose element area is in use). */
 bool cs_venue_unskip(struct cs_venue_scratch *s, const struct cs_json *js,
                      int tok, struct cs_json *sub, const struct cs_json **ejs,
                      int *etok);
@@ -285,9 +363,19 @@ bool cs_venue_split_suffix(const char *raw, size_t len,
 /* Symbols with exactly one separator ("BTC-USD", "BTC/USD"). */
 bool cs_venue_split_at(const char *raw, size_t len, char sep, char *base,
                        size_t base_size, char *quote, size_t quote_size);
-/* BASE, sep ("" for none), QUOTE, upper-cased, truncated like snprintf. */
-void cs_venue_compose(const char *base, const char *quote, const char *sep,
-                      char *buf, size_t size);
+/* split_symbol for "BTC-USD" and for "BTC/USD" (cs_venue_split_at). */
+bool cs_venue_split_dash(const char *raw, size_t len, char *base,
+                         size_t base_size, char *quote, size_t quote_size);
+bool cs_venue_split_slash(const char *raw, size_t len, char *base,
+                          size_t base_size, char *quote, size_t quote_size);
+/* compose_symbol for "BTCUSDT", "BTC-USD" and "BTC/USD": BASE, the
+ * separator, QUOTE, upper-cased, truncated like snprintf. */
+void cs_venue_compose_concat(const char *base, const char *quote, char *buf,
+                             size_t size);
+void cs_venue_compose_dash(const char *base, const char *quote, char *buf,
+                           size_t size);
+void cs_venue_compose_slash(const char *base, const char *quote, char *buf,
+                            size_t size);
 
 /* ---- Client messages. build_subscription() of every venue runs
  * cs_venue_subscribe(), which batches, and writes each message with the
@@ -322,7 +410,8 @@ enum cs_venue_batching {
     CS_VENUE_BATCH_CHANNEL    /* one channel per message, per_msg symbols */
 };
 
-/* The most symbols or channels one call sends; more are left out. */
+/* The most symbols per message, and channels per call (more channels are
+ * left out). */
 #define CS_VENUE_BATCH_MAX 256
 /* build_subscription() for a venue: batches the symbols as `batching`
  * says (per_msg capped at CS_VENUE_BATCH_MAX) and hands each message

@@ -71,11 +71,16 @@ void cs_loop_free(struct cs_loop *loop)
     if (loop == NULL) {
         return;
     }
-    if (loop->lws) {
+    /* With a foreign loop, lws 4.1 destroys its context in stages: the
+     * first call closes its handles, which needs the loop to run; a later
+     * call finishes (and clears loop->lws through pcontext). */
+    for (int stage = 0; loop->lws && stage < 4; stage++) {
         lws_context_destroy(loop->lws);
+        uv_run(&loop->uv, UV_RUN_DEFAULT);
     }
-    /* Let lws close its handles, then whatever remains. */
-    uv_run(&loop->uv, UV_RUN_DEFAULT);
+    if (loop->lws) {
+        cs_log_warn(LOG_LOOP, "libwebsockets did not finish shutting down");
+    }
     uv_walk(&loop->uv, close_walk, NULL);
     uv_run(&loop->uv, UV_RUN_DEFAULT);
     if (uv_loop_close(&loop->uv) != 0) {

@@ -293,9 +293,10 @@ static void log_alert(const struct cs_alert *a)
                     a->price, a->reference, a->message[0] ? ": " : "",
                     a->message);
     } else {
-        cs_log_info(LOG_ALERTS, "%s %s %s %s: price %s%s%s",
+        cs_log_info(LOG_ALERTS, "%s %s %s %s%s%s%s%s",
                     a->status == CS_ALERT_FIRING ? "FIRING" : "RESOLVED",
-                    a->rule, a->exchange, a->symbol, a->price,
+                    a->rule, a->exchange, a->symbol,
+                    a->price[0] ? ": price " : "", a->price,
                     a->message[0] ? ": " : "", a->message);
     }
 }
@@ -436,23 +437,25 @@ static enum seq_verdict check_sequence(struct cs_instrument *inst,
                                        const struct cs_tick *t,
                                        uint64_t *expected)
 {
-    unsigned k = t->seq_kind;
+    unsigned s = t->seq_series % CS_SEQ_SERIES;
     enum seq_verdict v = SEQ_OK;
 
-    if (!t->has_seq || k == CS_SEQ_NONE || k > CS_SEQ_INCREASING) {
+    if (!t->has_seq || t->seq_kind == CS_SEQ_NONE ||
+        t->seq_kind > CS_SEQ_INCREASING) {
         return SEQ_OK;
     }
-    if (inst->has_seq[k]) {
-        if (t->seq <= inst->last_seq[k]) {
+    if (inst->has_seq[s]) {
+        if (t->seq <= inst->last_seq[s]) {
             return SEQ_DUPLICATE;
         }
-        if (k == CS_SEQ_CONTIGUOUS && t->seq != inst->last_seq[k] + 1) {
-            *expected = inst->last_seq[k] + 1;
+        if (t->seq_kind == CS_SEQ_CONTIGUOUS &&
+            t->seq != inst->last_seq[s] + 1) {
+            *expected = inst->last_seq[s] + 1;
             v = SEQ_GAP;
         }
     }
-    inst->has_seq[k] = true;
-    inst->last_seq[k] = t->seq;
+    inst->has_seq[s] = true;
+    inst->last_seq[s] = t->seq;
     return v;
 }
 

@@ -32,8 +32,8 @@ struct cs_instrument {
     int64_t last_ts_ns;             /* newest accepted tick */
     bool has_trades;                /* trades/tickers seen: quotes no longer
                                        feed the series */
-    uint64_t last_seq[3];           /* per enum cs_seq_kind */
-    bool has_seq[3];
+    uint64_t last_seq[CS_SEQ_SERIES];   /* per sequence series */
+    bool has_seq[CS_SEQ_SERIES];
 };
 
 struct cs_instruments;

@@ -128,19 +128,27 @@ static void parse_symbol(struct extract *x, struct cs_config_exchange *xc,
         }
         cs_config_compose_raw(xc->venue, base, quote, raw, sizeof raw);
     } else {
-        if (!xc->venue->split_symbol ||
-            !xc->venue->split_symbol(text, n, base, sizeof base, quote,
-                                     sizeof quote)) {
-            cs_luaread_error(&x->rd, path, "cannot tell base from quote in "
-                             "\"%s\"; write it as BASE/QUOTE", text);
-            return;
-        }
         snprintf(raw, sizeof raw, "%s", text);
         for (char *p = raw; *p; p++) {
             *p = (char)toupper((unsigned char)*p);
         }
+        if (!xc->venue->split_symbol ||
+            !xc->venue->split_symbol(text, n, base, sizeof base, quote,
+                                     sizeof quote)) {
+            /* Futures and swaps (BTC-USD-SWAP) have no BASE/QUOTE: they are
+             * watched under their own name. A bare name that does not
+             * split (FOO) is much more likely a typo. */
+            if (strpbrk(raw, "-_/:") == NULL) {
+                cs_luaread_error(&x->rd, path, "cannot tell base from quote "
+                                 "in \"%s\"; write it as BASE/QUOTE", text);
+                return;
+            }
+            snprintf(sym, sizeof sym, "%s", raw);
+            goto add;
+        }
     }
     snprintf(sym, sizeof sym, "%s/%s", base, quote);
+add:
     xc->symbols = cs_xrealloc(xc->symbols,
                               (xc->nsymbols + 1) * sizeof *xc->symbols);
     s = &xc->symbols[xc->nsymbols++];

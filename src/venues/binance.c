@@ -1,11 +1,9 @@
-/* Binance Spot market-data frames (raw and combined streams, single events
- * and `!..@arr` arrays) to normalised ticks, the split of concatenated
- * symbols such as "AAVEUPUSDT" into base and quote, and the SUBSCRIBE
- * messages and limits of a raw-stream connection. */
+/* Binance Spot frames (raw and combined streams, events and `!..@arr`
+ * arrays) to normalised ticks, the split of concatenated symbols such as
+ * "AAVEUPUSDT", and the SUBSCRIBE messages and limits of a connection. */
 #include "cryptosup/venue.h"
 
 #include <stdio.h>
-#include <string.h>
 
 #include "cryptosup/json.h"
 #include "cryptosup/jsonw.h"
@@ -34,6 +32,8 @@ struct layout {
     enum cs_tick_kind kind;
     const char *price, *qty, *time, *seq;
     enum cs_seq_kind seq_kind;
+    uint8_t seq_series;        /* trade ids, aggregate ids and book update
+                                  ids are separate number series */
     bool sides;                /* reads bid `b` and ask `a` */
     bool sides_required;       /* bookTicker: a quote is nothing else */
     const char *missing_s, *bad_s, *missing_price, *bad_price, *missing_qty,
@@ -41,8 +41,9 @@ struct layout {
                *missing_time, *bad_time, *missing_seq, *bad_seq;
 };
 
-#define LAYOUT(ev, kind, px, qty, time, seq, seq_kind, sides, sides_req) { \
-    ev, kind, px, qty, time, seq, seq_kind, sides, sides_req, \
+#define LAYOUT(ev, kind, px, qty, time, seq, seq_kind, series, sides, \
+               sides_req) { \
+    ev, kind, px, qty, time, seq, seq_kind, series, sides, sides_req, \
     ev ": missing s", ev ": bad s", ev ": missing " px, ev ": bad " px, \
     ev ": missing " qty, ev ": bad " qty, ev ": missing b", ev ": bad b", \
     ev ": missing a", ev ": bad a", ev ": missing " time, \
@@ -54,22 +55,26 @@ struct layout {
 #define INCR CS_SEQ_INCREASING
 #define NOSEQ CS_SEQ_NONE
 static const struct layout layouts[] = {
-    LAYOUT("trade", CS_TICK_TRADE, "p", "q", "T", "t", CONTIG, false, false),
-    LAYOUT("aggTrade", CS_TICK_TRADE, "p", "q", "T", "a", CONTIG, false,
+    LAYOUT("trade", CS_TICK_TRADE, "p", "q", "T", "t", CONTIG, 1, false,
            false),
-    LAYOUT("24hrTicker", CS_TICK_TICKER, "c", "Q", "E", "", NOSEQ, true,
+    LAYOUT("aggTrade", CS_TICK_TRADE, "p", "q", "T", "a", CONTIG, 0, false,
            false),
-    LAYOUT("24hrMiniTicker", CS_TICK_TICKER, "c", "", "E", "", NOSEQ, false,
+    LAYOUT("24hrTicker", CS_TICK_TICKER, "c", "Q", "E", "", NOSEQ, 0, true,
            false),
-    LAYOUT("1hTicker", CS_TICK_TICKER, "c", "", "E", "", NOSEQ, false, false),
-    LAYOUT("4hTicker", CS_TICK_TICKER, "c", "", "E", "", NOSEQ, false, false),
-    LAYOUT("1dTicker", CS_TICK_TICKER, "c", "", "E", "", NOSEQ, false, false),
-    LAYOUT("bookTicker", CS_TICK_QUOTE, "", "", "E", "u", INCR, true, true),
+    LAYOUT("24hrMiniTicker", CS_TICK_TICKER, "c", "", "E", "", NOSEQ, 0,
+           false, false),
+    LAYOUT("1hTicker", CS_TICK_TICKER, "c", "", "E", "", NOSEQ, 0, false,
+           false),
+    LAYOUT("4hTicker", CS_TICK_TICKER, "c", "", "E", "", NOSEQ, 0, false,
+           false),
+    LAYOUT("1dTicker", CS_TICK_TICKER, "c", "", "E", "", NOSEQ, 0, false,
+           false),
+    LAYOUT("bookTicker", CS_TICK_QUOTE, "", "", "E", "u", INCR, 2, true, true),
 };
 
 /* Spot @bookTicker payloads have no `e`. */
 static const struct layout book_ticker =
-    LAYOUT("bookTicker", CS_TICK_QUOTE, "", "", "", "u", INCR, true, true);
+    LAYOUT("bookTicker", CS_TICK_QUOTE, "", "", "", "u", INCR, 2, true, true);
 
 /* Known events that carry nothing a ticker monitor uses. */
 static const char *const ignored_events[] = {
@@ -78,23 +83,12 @@ static const char *const ignored_events[] = {
     "executionReport", "listStatus",
 };
 
-struct result {
-    enum cs_frame_class cls;
-    const char *what;
-};
-
 struct ctx {
     struct cs_venue_scratch *scratch;
     struct cs_parse_out *out;
     int64_t recv_ns;
     bool element_area_busy;   /* the element area holds live tokens */
 };
-
-static struct result make(enum cs_frame_class cls, const char *what)
-{
-    struct result r = { cls, what };
-    return r;
-}
 
 /* An event object with the value token of each one-letter key (every
  * Binance payload field is one letter), found in one pass over the
@@ -185,6 +179,7 @@ static const char *take_seq(const struct event *ev, const struct layout *l,
     }
     t->has_seq = true;
     t->seq_kind = (uint8_t)l->seq_kind;
+    t->seq_series = l->seq_series;
     return NULL;
 }
 
@@ -231,8 +226,8 @@ static const char *fill_tick(const struct event *ev, const struct layout *l,
     return err;
 }
 
-static struct result emit(const struct ctx *c, const struct event *ev,
-                          const struct layout *l)
+static struct cs_venue_result emit(const struct ctx *c, const struct event *ev,
+                                   const struct layout *l)
 {
     struct cs_tick tick;
     const char *err;
@@ -241,42 +236,43 @@ static struct result emit(const struct ctx *c, const struct event *ev,
     tick.kind = l->kind;
     err = fill_tick(ev, l, &tick);
     if (err != NULL) {
-        return make(CS_FRAME_MALFORMED, err);
+        return cs_venue_result(CS_FRAME_MALFORMED, err);
     }
     cs_venue_out_push(c->out, &tick);
-    return make(CS_FRAME_DATA, l->event);
+    return cs_venue_result(CS_FRAME_DATA, l->event);
 }
 
 /* Objects without `e`: spot bookTicker (by far the most frequent, so
  * first), replies to requests, errors and partial-depth snapshots. */
-static struct result classify_untyped(const struct ctx *c,
-                                      const struct event *ev)
+static struct cs_venue_result classify_untyped(const struct ctx *c,
+                                               const struct event *ev)
 {
     if (field(ev, "u") >= 0 && field(ev, "s") >= 0) {
         return emit(c, ev, &book_ticker);
     }
     if (field(ev, "result") >= 0) {
-        return make(CS_FRAME_CONTROL, "request reply");
+        return cs_venue_result(CS_FRAME_CONTROL, "request reply");
     }
     if (field(ev, "error") >= 0
         || (field(ev, "code") >= 0 && field(ev, "msg") >= 0)) {
-        return make(CS_FRAME_CONTROL, "error");
+        return cs_venue_result(CS_FRAME_CONTROL, "error");
     }
     if (field(ev, "lastUpdateId") >= 0) {
-        return make(CS_FRAME_IGNORED, "depth snapshot");
+        return cs_venue_result(CS_FRAME_IGNORED, "depth snapshot");
     }
-    return make(CS_FRAME_UNKNOWN, "object without event type");
+    return cs_venue_result(CS_FRAME_UNKNOWN, "object without event type");
 }
 
 /* One event object. */
-static struct result handle_event(struct ctx *c, const struct cs_json *js,
-                                  int obj)
+static struct cs_venue_result handle_event(struct ctx *c,
+                                           const struct cs_json *js, int obj)
 {
+    const char *ignored;
     struct event ev;
     int e;
 
     if (js->toks[obj].type != CS_JSON_OBJECT) {
-        return make(CS_FRAME_UNKNOWN, "unexpected JSON value");
+        return cs_venue_result(CS_FRAME_UNKNOWN, "unexpected JSON value");
     }
     index_event(&ev, js, obj);
     e = field(&ev, "e");
@@ -284,7 +280,7 @@ static struct result handle_event(struct ctx *c, const struct cs_json *js,
         return classify_untyped(c, &ev);
     }
     if (js->toks[e].type != CS_JSON_STRING) {
-        return make(CS_FRAME_MALFORMED, "bad e");
+        return cs_venue_result(CS_FRAME_MALFORMED, "bad e");
     }
     for (size_t i = 0; i < sizeof layouts / sizeof layouts[0]; i++) {
         if (cs_json_str_eq(js, e, layouts[i].event)) {
@@ -293,54 +289,52 @@ static struct result handle_event(struct ctx *c, const struct cs_json *js,
     }
     if (cs_json_str_eq(js, e, "serverShutdown")) {
         c->out->server_shutdown = true;
-        return make(CS_FRAME_CONTROL, "serverShutdown");
+        return cs_venue_result(CS_FRAME_CONTROL, "serverShutdown");
     }
-    for (size_t i = 0; i < sizeof ignored_events / sizeof ignored_events[0];
-         i++) {
-        if (cs_json_str_eq(js, e, ignored_events[i])) {
-            return make(CS_FRAME_IGNORED, ignored_events[i]);
-        }
+    ignored = cs_venue_match(js, e, ignored_events,
+                             sizeof ignored_events / sizeof ignored_events[0],
+                             false);
+    if (ignored != NULL) {
+        return cs_venue_result(CS_FRAME_IGNORED, ignored);
     }
-    return make(CS_FRAME_UNKNOWN, "unknown event type");
+    return cs_venue_result(CS_FRAME_UNKNOWN, "unknown event type");
 }
 
-static struct result handle_value(struct ctx *c, const struct cs_json *js,
-                                  int tok);
+static struct cs_venue_result handle_value(struct ctx *c,
+                                           const struct cs_json *js, int tok);
 
 /* A value whose subtree the frame parse skipped: re-parse its bytes in the
  * element area. Only one level of this is possible at a time. */
-static struct result handle_skipped(struct ctx *c, const struct cs_json *js,
-                                    int tok)
+static struct cs_venue_result handle_skipped(struct ctx *c,
+                                             const struct cs_json *js, int tok)
 {
     struct cs_json sub;
-    struct cs_text bytes;
-    struct result r;
+    const struct cs_json *ejs;
+    struct cs_venue_result r;
+    int etok;
 
-    if (c->element_area_busy) {
-        return make(CS_FRAME_MALFORMED, "too many JSON tokens");
-    }
-    bytes = cs_json_text(js, tok);
-    if (cs_venue_scratch_parse(c->scratch, CS_VENUE_AREA_ELEMENT, &sub,
-                               bytes.ptr, bytes.len, 0) != CS_JSON_OK) {
-        return make(CS_FRAME_MALFORMED, "too many JSON tokens");
+    if (c->element_area_busy
+        || !cs_venue_unskip(c->scratch, js, tok, &sub, &ejs, &etok)) {
+        return cs_venue_result(CS_FRAME_MALFORMED, "too many JSON tokens");
     }
     c->element_area_busy = true;
-    r = handle_value(c, &sub, 0);
+    r = handle_value(c, ejs, etok);
     c->element_area_busy = false;
     return r;
 }
 
 /* `!..@arr` payloads: one event per element. A malformed element rejects
  * the frame; otherwise the first element decides the class. */
-static struct result handle_array(struct ctx *c, const struct cs_json *js,
-                                  int arr)
+static struct cs_venue_result handle_array(struct ctx *c,
+                                           const struct cs_json *js, int arr)
 {
-    struct result first = make(CS_FRAME_DATA, "empty array");
+    struct cs_venue_result first = cs_venue_result(CS_FRAME_DATA,
+                                                   "empty array");
     uint32_t n = js->toks[arr].size;
     uint32_t child = (uint32_t)arr + 1;
 
     for (uint32_t i = 0; i < n; i++) {
-        struct result r;
+        struct cs_venue_result r;
 
         r = js->toks[child].skipped ? handle_skipped(c, js, (int)child)
                                     : handle_event(c, js, (int)child);
@@ -355,8 +349,8 @@ static struct result handle_array(struct ctx *c, const struct cs_json *js,
     return first;
 }
 
-static struct result handle_value(struct ctx *c, const struct cs_json *js,
-                                  int tok)
+static struct cs_venue_result handle_value(struct ctx *c,
+                                           const struct cs_json *js, int tok)
 {
     if (js->toks[tok].skipped) {
         return handle_skipped(c, js, tok);
@@ -368,8 +362,11 @@ static struct result handle_value(struct ctx *c, const struct cs_json *js,
 }
 
 /* Combined streams wrap the payload: {"stream":"<name>","data":{...}}. */
-static struct result handle_root(struct ctx *c, const struct cs_json *js)
+static struct cs_venue_result handle_root(const struct cs_venue_ctx *vc,
+                                          const struct cs_json *js)
 {
+    struct ctx ctx = { vc->scratch, vc->out, vc->recv_ns, false };
+    struct ctx *c = &ctx;
     int stream, data;
 
     if (js->toks[0].type == CS_JSON_OBJECT) {
@@ -379,7 +376,8 @@ static struct result handle_root(struct ctx *c, const struct cs_json *js)
             return handle_value(c, js, data);
         }
         if (stream >= 0) {
-            return make(CS_FRAME_MALFORMED, "combined: missing data");
+            return cs_venue_result(CS_FRAME_MALFORMED,
+                                   "combined: missing data");
         }
     }
     return handle_value(c, js, 0);
@@ -388,15 +386,7 @@ static struct result handle_root(struct ctx *c, const struct cs_json *js)
 static void binance_parse(struct cs_venue_scratch *scratch, const char *frame,
                           size_t len, int64_t recv_ns, struct cs_parse_out *out)
 {
-    struct ctx c = { scratch, out, recv_ns, false };
-    struct cs_json js;
-    struct result r;
-
-    cs_venue_out_reset(out);
-    if (cs_venue_parse_frame(scratch, &js, frame, len, out)) {
-        r = handle_root(&c, &js);
-        cs_venue_out_set(out, r.cls, r.what);
-    }
+    cs_venue_run(scratch, frame, len, recv_ns, out, handle_root);
 }
 
 /* Quote assets Binance lists or has listed, fiat and stablecoins
@@ -415,12 +405,6 @@ static bool binance_split(const char *raw, size_t len, char *base,
 {
     return cs_venue_split_suffix(raw, len, quote_assets, base, base_size,
                                  quote, quote_size);
-}
-
-static void binance_compose(const char *base, const char *quote, char *buf,
-                            size_t size)
-{
-    cs_venue_compose(base, quote, "", buf, size);
 }
 
 static const char *const binance_default_channels[] = { "aggTrade", NULL };
@@ -464,43 +448,37 @@ static void put_stream(struct cs_jsonw *w, const char *symbol,
     cs_jsonw_string(w, name, n);
 }
 
-/* {"method":"SUBSCRIBE","params":["btcusdt@aggTrade",...],"id":1}, at most
- * max_symbols_per_msg symbols (times the channels) per message. */
+/* {"method":"SUBSCRIBE","params":["btcusdt@aggTrade",...],"id":1}, with
+ * every channel of max_symbols_per_msg symbols. */
+static void write_request(struct cs_jsonw *w, const struct cs_venue_batch *b,
+                          uint64_t *req_id)
+{
+    cs_jsonw_begin_object(w);
+    cs_jsonw_key(w, "method");
+    cs_jsonw_cstring(w, b->unsubscribe ? "UNSUBSCRIBE" : "SUBSCRIBE");
+    cs_jsonw_key(w, "params");
+    cs_venue_msg_array_begin(w);
+    for (size_t i = 0; i < b->nsymbols; i++) {
+        for (size_t c = 0; c < b->nchannels; c++) {
+            put_stream(w, b->symbols[i], b->channels[c]);
+        }
+    }
+    cs_venue_msg_array_end(w);
+    cs_jsonw_key(w, "id");
+    cs_jsonw_int(w, (int64_t)++*req_id);
+    cs_jsonw_end_object(w);
+}
+
 static void binance_subscription(const char *const *raw_symbols, size_t n,
                                  const char *const *channels,
                                  size_t nchannels, bool unsubscribe,
                                  uint64_t *req_id, cs_venue_send_fn send,
                                  void *ctx)
 {
-    const char *chunk[CS_VENUE_CHUNK_MAX], *chans[CS_VENUE_CHUNK_MAX];
-    size_t pos = 0, nchans, nchunk;
-    struct cs_jsonw w;
-
-    nchans = cs_venue_next_chunk(channels, nchannels, &pos,
-                                 CS_VENUE_CHUNK_MAX, chans);
-    pos = 0;
-    cs_jsonw_init(&w);
-    while (nchans > 0
-           && (nchunk = cs_venue_next_chunk(raw_symbols, n, &pos,
-                                            binance_wire.max_symbols_per_msg,
-                                            chunk)) > 0) {
-        cs_jsonw_begin_object(&w);
-        cs_jsonw_key(&w, "method");
-        cs_jsonw_cstring(&w, unsubscribe ? "UNSUBSCRIBE" : "SUBSCRIBE");
-        cs_jsonw_key(&w, "params");
-        cs_venue_msg_array_begin(&w);
-        for (size_t i = 0; i < nchunk; i++) {
-            for (size_t c = 0; c < nchans; c++) {
-                put_stream(&w, chunk[i], chans[c]);
-            }
-        }
-        cs_venue_msg_array_end(&w);
-        cs_jsonw_key(&w, "id");
-        cs_jsonw_int(&w, (int64_t)++*req_id);
-        cs_jsonw_end_object(&w);
-        cs_venue_msg_send(&w, send, ctx);
-    }
-    cs_jsonw_cleanup(&w);
+    cs_venue_subscribe(raw_symbols, n, channels, nchannels, unsubscribe,
+                       req_id, CS_VENUE_BATCH_SYMBOLS,
+                       binance_wire.max_symbols_per_msg, write_request, send,
+                       ctx);
 }
 
 const struct cs_venue_ops cs_venue_binance = {
@@ -508,7 +486,7 @@ const struct cs_venue_ops cs_venue_binance = {
     .wire = &binance_wire,
     .build_subscription = binance_subscription,
     .build_ping = cs_venue_no_ping,
-    .compose_symbol = binance_compose,
+    .compose_symbol = cs_venue_compose_concat,
     .parse = binance_parse,
     .split_symbol = binance_split,
 };

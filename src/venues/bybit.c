@@ -1,7 +1,6 @@
-/* Bybit v5 public `tickers.<symbol>` frames (spot snapshots; linear and
- * inverse snapshot + delta, merged per symbol in the scratch) to
- * normalised ticks, the split of "BTCUSDT" symbols, and the v5 subscribe
- * and ping messages and limits. */
+/* Bybit v5 public `tickers.<symbol>` frames (spot snapshots; linear
+ * snapshot + delta, merged per symbol in the scratch) to normalised ticks,
+ * the split of "BTCUSDT", and the v5 subscribe/ping messages and limits. */
 #include "cryptosup/venue.h"
 
 #include <stdio.h>
@@ -35,6 +34,7 @@
  *   success is false. Other topics (orderbook, publicTrade, kline, ...)
  *   are IGNORED. */
 
+static const char *const tickers_topic[] = { "tickers." };
 static const char *const ignored_topics[] = {
     "orderbook.", "publicTrade.", "kline.", "allLiquidation.",
     "liquidation.", "tickers_lt.", "kline_lt.", "lt.", "insurance.",
@@ -44,17 +44,6 @@ static const char *const ignored_topics[] = {
 static const char *const ops[] = {
     "subscribe", "unsubscribe", "ping", "pong", "auth",
 };
-
-struct result {
-    enum cs_frame_class cls;
-    const char *what;
-};
-
-static struct result make(enum cs_frame_class cls, const char *what)
-{
-    struct result r = { cls, what };
-    return r;
-}
 
 /* One price field of a frame, checked before anything is merged. */
 struct field {
@@ -168,9 +157,8 @@ static const char *take_time_seq(const struct cs_json *js, bool delta,
 
 /* {"topic":"tickers.BTCUSDT","type":"snapshot"|"delta","data":{...},
  * "cs":..,"ts":..} */
-static struct result handle_tickers(struct cs_venue_scratch *scratch,
-                                    const struct cs_json *js,
-                                    struct cs_parse_out *out, int64_t recv_ns)
+static struct cs_venue_result handle_tickers(const struct cs_venue_ctx *c,
+                                             const struct cs_json *js)
 {
     struct field f[NFIELDS] = {
         { "lastPrice", CS_VENUE_NUM_PRICE, "tickers: missing lastPrice",
@@ -189,32 +177,33 @@ static struct result handle_tickers(struct cs_venue_scratch *scratch,
 
     if (type < 0 || !(cs_json_str_eq(js, type, "snapshot")
                       || cs_json_str_eq(js, type, "delta"))) {
-        return make(CS_FRAME_MALFORMED, "tickers: bad type");
+        return cs_venue_result(CS_FRAME_MALFORMED, "tickers: bad type");
     }
     delta = cs_json_str_eq(js, type, "delta");
     if (data < 0 || js->toks[data].type != CS_JSON_OBJECT
         || js->toks[data].skipped) {
-        return make(CS_FRAME_MALFORMED, "tickers: bad data");
+        return cs_venue_result(CS_FRAME_MALFORMED, "tickers: bad data");
     }
     switch (cs_venue_symbol(js, cs_json_get(js, data, "symbol"), &symbol)) {
     case CS_VENUE_FIELD_OK: break;
     case CS_VENUE_FIELD_ABSENT:
-        return make(CS_FRAME_MALFORMED, "tickers: missing symbol");
+        return cs_venue_result(CS_FRAME_MALFORMED, "tickers: missing symbol");
     case CS_VENUE_FIELD_BAD:
-        return make(CS_FRAME_MALFORMED, "tickers: bad symbol");
+        return cs_venue_result(CS_FRAME_MALFORMED, "tickers: bad symbol");
     }
-    cs_venue_tick_init(&tick, EXCHANGE, recv_ns);
+    cs_venue_tick_init(&tick, EXCHANGE, c->recv_ns);
     tick.kind = CS_TICK_TICKER;
     err = check_fields(js, data, !delta, f);
     if (err == NULL) {
         err = take_time_seq(js, delta, &tick);
     }
     if (err != NULL) {
-        return make(CS_FRAME_MALFORMED, err);
+        return cs_venue_result(CS_FRAME_MALFORMED, err);
     }
-    m = cs_venue_merged_get(scratch, symbol.ptr, symbol.len, !delta);
+    m = cs_venue_merged_get(c->scratch, symbol.ptr, symbol.len, !delta);
     if (m == NULL && delta) {
-        return make(CS_FRAME_MALFORMED, "tickers: delta before snapshot");
+        return cs_venue_result(CS_FRAME_MALFORMED,
+                               "tickers: delta before snapshot");
     }
     if (m != NULL) {
         char *dst[NFIELDS] = { m->price, m->bid, m->ask };
@@ -225,80 +214,62 @@ static struct result handle_tickers(struct cs_venue_scratch *scratch,
         }
     }
     fill_prices(&tick, m, f, symbol);
-    cs_venue_out_push(out, &tick);
-    return make(CS_FRAME_DATA, delta ? "tickers delta" : "tickers snapshot");
-}
-
-static bool has_prefix(const struct cs_json *js, int tok, const char *prefix)
-{
-    struct cs_text text = cs_json_text(js, tok);
-    size_t n = strlen(prefix);
-
-    return !js->toks[tok].escaped && text.len >= n
-           && memcmp(text.ptr, prefix, n) == 0;
+    cs_venue_out_push(c->out, &tick);
+    return cs_venue_result(CS_FRAME_DATA,
+                           delta ? "tickers delta" : "tickers snapshot");
 }
 
 /* {"success":true,"ret_msg":"subscribe","op":"subscribe",...} and
  * {"args":["<ms>"],"op":"pong"}. */
-static struct result handle_op(const struct cs_json *js, int op)
+static struct cs_venue_result handle_op(const struct cs_json *js, int op)
 {
     int success = cs_json_get(js, 0, "success");
+    const char *name = cs_venue_match(js, op, ops, sizeof ops / sizeof ops[0],
+                                      false);
 
     if (success >= 0 && js->toks[success].type == CS_JSON_FALSE) {
-        return make(CS_FRAME_CONTROL, "op error");
+        return cs_venue_result(CS_FRAME_CONTROL, "op error");
     }
-    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
-        if (cs_json_str_eq(js, op, ops[i])) {
-            return make(CS_FRAME_CONTROL, ops[i]);
-        }
-    }
-    return make(CS_FRAME_UNKNOWN, "unknown op");
+    return name != NULL ? cs_venue_result(CS_FRAME_CONTROL, name)
+                        : cs_venue_result(CS_FRAME_UNKNOWN, "unknown op");
 }
 
-static struct result handle_root(struct cs_venue_scratch *scratch,
-                                 const struct cs_json *js,
-                                 struct cs_parse_out *out, int64_t recv_ns)
+static struct cs_venue_result handle_root(const struct cs_venue_ctx *c,
+                                          const struct cs_json *js)
 {
+    const char *name;
     int key;
 
     if (js->toks[0].type != CS_JSON_OBJECT) {
-        return make(CS_FRAME_UNKNOWN, "unexpected JSON value");
+        return cs_venue_result(CS_FRAME_UNKNOWN, "unexpected JSON value");
     }
     if ((key = cs_json_get(js, 0, "topic")) >= 0) {
         if (js->toks[key].type != CS_JSON_STRING) {
-            return make(CS_FRAME_MALFORMED, "bad topic");
+            return cs_venue_result(CS_FRAME_MALFORMED, "bad topic");
         }
-        if (has_prefix(js, key, "tickers.")) {
-            return handle_tickers(scratch, js, out, recv_ns);
+        if (cs_venue_match(js, key, tickers_topic, 1, true) != NULL) {
+            return handle_tickers(c, js);
         }
-        for (size_t i = 0;
-             i < sizeof ignored_topics / sizeof ignored_topics[0]; i++) {
-            if (has_prefix(js, key, ignored_topics[i])) {
-                return make(CS_FRAME_IGNORED, ignored_topics[i]);
-            }
-        }
-        return make(CS_FRAME_UNKNOWN, "unknown topic");
+        name = cs_venue_match(js, key, ignored_topics,
+                              sizeof ignored_topics / sizeof ignored_topics[0],
+                              true);
+        return name != NULL ? cs_venue_result(CS_FRAME_IGNORED, name)
+                            : cs_venue_result(CS_FRAME_UNKNOWN,
+                                              "unknown topic");
     }
     if ((key = cs_json_get(js, 0, "op")) >= 0) {
         if (js->toks[key].type != CS_JSON_STRING) {
-            return make(CS_FRAME_MALFORMED, "bad op");
+            return cs_venue_result(CS_FRAME_MALFORMED, "bad op");
         }
         return handle_op(js, key);
     }
-    return make(CS_FRAME_UNKNOWN, "object without topic or op");
+    return cs_venue_result(CS_FRAME_UNKNOWN, "object without topic or op");
 }
 
 static void bybit_parse(struct cs_venue_scratch *scratch, const char *frame,
                         size_t len, int64_t recv_ns, struct cs_parse_out *out)
 {
-    struct cs_json js;
-    struct result r;
-
-    cs_venue_out_reset(out);
-    if (cs_venue_parse_frame(scratch, &js, frame, len, out)) {
-        r = handle_root(scratch, &js, out, recv_ns);
-        cs_venue_out_set(out, r.cls, r.what);
-    }
+    cs_venue_run(scratch, frame, len, recv_ns, out, handle_root);
 }
 
 /* Quote coins of Bybit spot pairs and linear/inverse perpetuals
@@ -314,12 +285,6 @@ static bool bybit_split(const char *raw, size_t len, char *base,
 {
     return cs_venue_split_suffix(raw, len, quote_assets, base, base_size,
                                  quote, quote_size);
-}
-
-static void bybit_compose(const char *base, const char *quote, char *buf,
-                          size_t size)
-{
-    cs_venue_compose(base, quote, "", buf, size);
 }
 
 static const char *const bybit_channels[] = { "tickers", NULL };
@@ -344,49 +309,41 @@ static const struct cs_venue_wire bybit_wire = {
 };
 
 /* {"req_id":"1","op":"subscribe","args":["tickers.BTCUSDT",...]}: each
- * arg is "<channel>.<symbol>", at most max_symbols_per_msg args per
- * request (symbols per message divided among the channels). */
+ * arg is "<channel>.<symbol>". */
+static void write_request(struct cs_jsonw *w, const struct cs_venue_batch *b,
+                          uint64_t *req_id)
+{
+    char id[24], topic[2 * CS_VENUE_NAME_MAX + 2];
+
+    snprintf(id, sizeof id, "%llu", (unsigned long long)++*req_id);
+    cs_jsonw_begin_object(w);
+    cs_jsonw_key(w, "req_id");
+    cs_jsonw_cstring(w, id);
+    cs_jsonw_key(w, "op");
+    cs_jsonw_cstring(w, b->unsubscribe ? "unsubscribe" : "subscribe");
+    cs_jsonw_key(w, "args");
+    cs_venue_msg_array_begin(w);
+    for (size_t c = 0; c < b->nchannels; c++) {
+        for (size_t i = 0; i < b->nsymbols; i++) {
+            int len = snprintf(topic, sizeof topic, "%s.%s", b->channels[c],
+                               b->symbols[i]);
+            cs_jsonw_string(w, topic, (size_t)len);
+        }
+    }
+    cs_venue_msg_array_end(w);
+    cs_jsonw_end_object(w);
+}
+
+/* At most max_symbols_per_msg args (symbols times channels) a request. */
 static void bybit_subscription(const char *const *raw_symbols, size_t n,
                                const char *const *channels, size_t nchannels,
                                bool unsubscribe, uint64_t *req_id,
                                cs_venue_send_fn send, void *ctx)
 {
-    const char *chunk[CS_VENUE_CHUNK_MAX], *chans[CS_VENUE_CHUNK_MAX];
-    size_t pos = 0, nchans, nchunk, per_msg;
-    char id[24], topic[2 * CS_VENUE_NAME_MAX + 2];
-    struct cs_jsonw w;
-
-    nchans = cs_venue_next_chunk(channels, nchannels, &pos,
-                                 CS_VENUE_CHUNK_MAX, chans);
-    if (nchans == 0) {
-        return;
-    }
-    per_msg = bybit_wire.max_symbols_per_msg / nchans;
-    per_msg = per_msg > 0 ? per_msg : 1;
-    pos = 0;
-    cs_jsonw_init(&w);
-    while ((nchunk = cs_venue_next_chunk(raw_symbols, n, &pos, per_msg,
-                                         chunk)) > 0) {
-        snprintf(id, sizeof id, "%llu", (unsigned long long)++*req_id);
-        cs_jsonw_begin_object(&w);
-        cs_jsonw_key(&w, "req_id");
-        cs_jsonw_cstring(&w, id);
-        cs_jsonw_key(&w, "op");
-        cs_jsonw_cstring(&w, unsubscribe ? "unsubscribe" : "subscribe");
-        cs_jsonw_key(&w, "args");
-        cs_venue_msg_array_begin(&w);
-        for (size_t c = 0; c < nchans; c++) {
-            for (size_t i = 0; i < nchunk; i++) {
-                int len = snprintf(topic, sizeof topic, "%s.%s", chans[c],
-                                   chunk[i]);
-                cs_jsonw_string(&w, topic, (size_t)len);
-            }
-        }
-        cs_venue_msg_array_end(&w);
-        cs_jsonw_end_object(&w);
-        cs_venue_msg_send(&w, send, ctx);
-    }
-    cs_jsonw_cleanup(&w);
+    cs_venue_subscribe(raw_symbols, n, channels, nchannels, unsubscribe,
+                       req_id, CS_VENUE_BATCH_PAIRS,
+                       bybit_wire.max_symbols_per_msg, write_request, send,
+                       ctx);
 }
 
 /* {"req_id":"7","op":"ping"}; the reply's shape varies by category. */
@@ -401,7 +358,7 @@ const struct cs_venue_ops cs_venue_bybit = {
     .wire = &bybit_wire,
     .build_subscription = bybit_subscription,
     .build_ping = bybit_ping,
-    .compose_symbol = bybit_compose,
+    .compose_symbol = cs_venue_compose_concat,
     .parse = bybit_parse,
     .split_symbol = bybit_split,
 };

@@ -1,7 +1,6 @@
-/* The venue registry, the per-stream scratch (token arrays allocated once,
- * plus the little a venue remembers per connection), and the helpers the
- * venue files share: filling cs_parse_out, reading price fields, splitting
- * symbols and building client messages. */
+/* The venue registry, the per-connection scratch (token areas, plus what a
+ * venue remembers between frames), and what the venue files share:
+ * filling cs_parse_out, reading fields, symbols, client messages. */
 #include "cryptosup/venue.h"
 
 #include <stdio.h>
@@ -138,14 +137,16 @@ struct cs_venue_result cs_venue_result(enum cs_frame_class cls,
 }
 
 void cs_venue_run(struct cs_venue_scratch *s, const char *frame, size_t len,
-                  struct cs_parse_out *out, cs_venue_root_fn root, void *ctx)
+                  int64_t recv_ns, struct cs_parse_out *out,
+                  cs_venue_root_fn root)
 {
+    struct cs_venue_ctx c = { s, out, recv_ns };
     struct cs_json js;
     struct cs_venue_result r;
 
     cs_venue_out_reset(out);
     if (cs_venue_parse_frame(s, &js, frame, len, out)) {
-        r = root(ctx, &js);
+        r = root(&c, &js);
         cs_venue_out_set(out, r.cls, r.what);
     }
 }
@@ -317,6 +318,9 @@ bool cs_venue_unskip(struct cs_venue_scratch *s, const struct cs_json *js,
         *etok = tok;
         return true;
     }
+    if (s == NULL) {
+        return false;
+    }
     bytes = cs_json_text(js, tok);
     if (cs_venue_scratch_parse(s, CS_VENUE_AREA_ELEMENT, sub, bytes.ptr,
                                bytes.len, 0) != CS_JSON_OK) {
@@ -375,6 +379,112 @@ const char *cs_venue_each_element(struct cs_venue_scratch *s,
     return NULL;
 }
 
+/* A key of a layout, or -1 when the layout has none. */
+static int layout_get(const struct cs_json *js, int obj, const char *key)
+{
+    return key[0] != '\0' ? cs_json_get(js, obj, key) : -1;
+}
+
+static const char *fill_time_seq(const struct cs_venue_layout *l,
+                                 const struct cs_json *js, int obj,
+                                 struct cs_tick *t)
+{
+    int tok = layout_get(js, obj, l->time);
+    int64_t v;
+    bool ok;
+
+    if (tok < 0) {
+        if (l->time_required && l->time[0] != '\0') {
+            return l->missing_time;
+        }
+    } else {
+        ok = l->time_format == CS_VENUE_TIME_ISO
+             ? cs_venue_iso_time(js, tok, &t->ts_ns)
+             : cs_json_int64(js, tok, &v) && cs_venue_epoch_to_ns(v, &t->ts_ns);
+        if (!ok) {
+            return l->bad_time;
+        }
+    }
+    if ((tok = layout_get(js, obj, l->seq)) < 0) {
+        return NULL;
+    }
+    t->has_seq = (l->seq_rule != CS_VENUE_SEQ_NUMBER
+                  || js->toks[tok].type == CS_JSON_NUMBER)
+                 && cs_json_uint64(js, tok, &t->seq);
+    if (!t->has_seq) {
+        return l->seq_rule == CS_VENUE_SEQ_LENIENT ? NULL : l->bad_seq;
+    }
+    t->seq_kind = (uint8_t)l->seq_kind;
+    return NULL;
+}
+
+const char *cs_venue_fill(const void *layout, const struct cs_json *js,
+                          int obj, struct cs_tick *t)
+{
+    const struct cs_venue_layout *l = layout;
+    const char *err = NULL;
+
+    switch (cs_venue_symbol(js, layout_get(js, obj, l->symbol),
+                            &t->raw_symbol)) {
+    case CS_VENUE_FIELD_OK: break;
+    case CS_VENUE_FIELD_ABSENT: return l->missing_symbol;
+    case CS_VENUE_FIELD_BAD: return l->bad_symbol;
+    }
+    err = cs_venue_take_decimal(js, layout_get(js, obj, l->price), true,
+                                CS_VENUE_NUM_PRICE, &t->price, &t->price_text,
+                                &t->has_price, l->missing_price, l->bad_price);
+    if (err == NULL) {
+        err = cs_venue_take_decimal(js, layout_get(js, obj, l->qty),
+                                    l->qty_required, CS_VENUE_NUM_QTY, &t->qty,
+                                    &t->qty_text, &t->has_qty, l->missing_qty,
+                                    l->bad_qty);
+    }
+    if (err == NULL) {
+        err = cs_venue_take_decimal(js, layout_get(js, obj, l->bid), false,
+                                    CS_VENUE_NUM_SIDE, &t->bid, &t->bid_text,
+                                    &t->has_bid, NULL, l->bad_bid);
+    }
+    if (err == NULL) {
+        err = cs_venue_take_decimal(js, layout_get(js, obj, l->ask), false,
+                                    CS_VENUE_NUM_SIDE, &t->ask, &t->ask_text,
+                                    &t->has_ask, NULL, l->bad_ask);
+    }
+    return err != NULL ? err : fill_time_seq(l, js, obj, t);
+}
+
+const char *cs_venue_emit(void *emitter, const struct cs_json *js, int obj)
+{
+    const struct cs_venue_emitter *em = emitter;
+    struct cs_tick tick;
+    const char *err;
+
+    if (js->toks[obj].type != CS_JSON_OBJECT) {
+        return em->not_object;
+    }
+    cs_venue_tick_init(&tick, em->exchange, em->recv_ns);
+    tick.kind = em->kind;
+    err = em->fill(em->how, js, obj, &tick);
+    if (err == NULL) {
+        cs_venue_out_push(em->out, &tick);
+    }
+    return err;
+}
+
+struct cs_venue_result cs_venue_emit_array(const struct cs_venue_ctx *c,
+                                           const char *exchange,
+                                           const struct cs_json *js, int arr,
+                                           const struct cs_venue_layout *l,
+                                           const char *bad_list)
+{
+    struct cs_venue_emitter em = { c->out, exchange, c->recv_ns, l->kind,
+                                   cs_venue_fill, l, l->not_object };
+    const char *err = cs_venue_each_element(c->scratch, js, arr, bad_list,
+                                            cs_venue_emit, &em);
+
+    return err != NULL ? cs_venue_result(CS_FRAME_MALFORMED, err)
+                       : cs_venue_result(CS_FRAME_DATA, l->name);
+}
+
 void cs_venue_conn_seq(struct cs_venue_scratch *s, uint64_t seq,
                        struct cs_parse_out *out)
 {
@@ -405,32 +515,28 @@ struct cs_venue_merged *cs_venue_merged_get(struct cs_venue_scratch *s,
     struct cs_venue_merged *m;
     size_t slot;
 
-    if (len == 0 || len >= CS_VENUE_MERGED_TEXT) {
-        return NULL;
-    }
-    if (s->merged_slots != NULL) {
-        for (slot = merged_slot(symbol, len); s->merged_slots[slot] != 0;
-             slot = (slot + 1) & (MERGED_SLOTS - 1)) {
-            m = &s->merged[s->merged_slots[slot] - 1];
-            if (strncmp(m->symbol, symbol, len) == 0
-                && m->symbol[len] == '\0') {
-                return m;
-            }
-        }
-    }
-    if (!create || s->nmerged == CS_VENUE_MAX_MERGED) {
+    if (len == 0 || len >= CS_VENUE_MERGED_TEXT
+        || (s->merged_slots == NULL && !create)) {
         return NULL;
     }
     if (s->merged_slots == NULL) {
         s->merged_slots = cs_xcalloc(MERGED_SLOTS, sizeof *s->merged_slots);
     }
+    /* Never full: at most half the slots are used. */
+    for (slot = merged_slot(symbol, len); s->merged_slots[slot] != 0;
+         slot = (slot + 1) & (MERGED_SLOTS - 1)) {
+        m = &s->merged[s->merged_slots[slot] - 1];
+        if (strncmp(m->symbol, symbol, len) == 0 && m->symbol[len] == '\0') {
+            return m;
+        }
+    }
+    if (!create || s->nmerged == CS_VENUE_MAX_MERGED) {
+        return NULL;
+    }
     if (s->nmerged == s->merged_cap) {
         s->merged_cap = s->merged_cap ? 2 * s->merged_cap : 16;
         s->merged = cs_xrealloc(s->merged,
                                 s->merged_cap * sizeof *s->merged);
-    }
-    for (slot = merged_slot(symbol, len); s->merged_slots[slot] != 0;
-         slot = (slot + 1) & (MERGED_SLOTS - 1)) {
     }
     m = &s->merged[s->nmerged++];
     memset(m, 0, sizeof *m);
@@ -499,8 +605,22 @@ bool cs_venue_split_at(const char *raw, size_t len, char sep, char *base,
            && cs_venue_copy_upper(at + 1, len - blen - 1, quote, quote_size);
 }
 
-void cs_venue_compose(const char *base, const char *quote, const char *sep,
-                      char *buf, size_t size)
+bool cs_venue_split_dash(const char *raw, size_t len, char *base,
+                         size_t base_size, char *quote, size_t quote_size)
+{
+    return cs_venue_split_at(raw, len, '-', base, base_size, quote,
+                             quote_size);
+}
+
+bool cs_venue_split_slash(const char *raw, size_t len, char *base,
+                          size_t base_size, char *quote, size_t quote_size)
+{
+    return cs_venue_split_at(raw, len, '/', base, base_size, quote,
+                             quote_size);
+}
+
+static void compose(const char *base, const char *quote, const char *sep,
+                    char *buf, size_t size)
 {
     const char *parts[3] = { base, sep, quote };
     size_t pos = 0;
@@ -515,6 +635,24 @@ void cs_venue_compose(const char *base, const char *quote, const char *sep,
         }
     }
     buf[pos] = '\0';
+}
+
+void cs_venue_compose_concat(const char *base, const char *quote, char *buf,
+                             size_t size)
+{
+    compose(base, quote, "", buf, size);
+}
+
+void cs_venue_compose_dash(const char *base, const char *quote, char *buf,
+                           size_t size)
+{
+    compose(base, quote, "-", buf, size);
+}
+
+void cs_venue_compose_slash(const char *base, const char *quote, char *buf,
+                            size_t size)
+{
+    compose(base, quote, "/", buf, size);
 }
 
 void cs_venue_msg_array_begin(struct cs_jsonw *w)

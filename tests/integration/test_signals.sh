@@ -6,7 +6,13 @@ cd "$SCRATCH"
 
 mkdir -p rules
 cat >config.lua <<'LUA'
-return { rules = "rules", exchanges = { binance = { symbols = { "BTC/USDT" } } } }
+-- Port 9 (discard) on loopback is closed: the connector keeps retrying,
+-- which must not disturb reloads or shutdown. Nothing leaves the machine.
+return {
+    rules = "rules",
+    exchanges = { binance = { symbols = { "BTC/USDT" }, url = "ws://127.0.0.1:9/ws" } },
+    connect = { backoff_initial_ms = 50, backoff_max_ms = 200 },
+}
 LUA
 cat >rules/a.lua <<'LUA'
 return { name = "a", window = "1h", threshold_pct = 2 }

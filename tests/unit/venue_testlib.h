@@ -528,7 +528,7 @@ static inline void vt_check_wire(void)
     CHECK(strncmp(w->ws_url, "wss://", 6) == 0);
     CHECK(w->max_symbols_per_msg > 0
           && w->max_symbols_per_msg <= w->max_symbols_per_conn
-          && w->max_symbols_per_msg <= CS_VENUE_CHUNK_MAX);
+          && w->max_symbols_per_msg <= CS_VENUE_BATCH_MAX);
     CHECK(w->max_client_msgs_per_s > 0 && w->idle_timeout_ms > 0);
     CHECK(w->ping_interval_ms >= 0 && w->ping_interval_ms < w->idle_timeout_ms);
     CHECK(w->max_lifetime_ms >= 0);

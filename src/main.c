@@ -12,13 +12,17 @@
 #include "cryptosup/config.h"
 #include "cryptosup/connector.h"
 #include "cryptosup/engine.h"
+#include "cryptosup/http.h"
 #include "cryptosup/loop.h"
 #include "cryptosup/log.h"
 #include "cryptosup/replay.h"
+#include "cryptosup/rest.h"
 #include "cryptosup/rules.h"
 #include "cryptosup/timeutil.h"
 
 #define LOG_MAIN "main"
+/* Live WebSocket data waits this long at most for the REST warm-up. */
+#define WARMUP_WAIT_MS 20000
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t reload_requested;
@@ -327,14 +331,16 @@ struct runtime {
     const struct options *opt;
     struct cs_engine *engine;
     struct cs_loop *loop;
-    struct cs_connectors *connectors;
+    struct cs_connectors *connectors;   /* NULL until warm-up is over */
+    struct cs_http *http;
+    struct cs_rest *rest;
     struct cs_timer *housekeeping;
     int64_t stop_deadline_ns;     /* 0 until stopping */
 };
 
 static void log_exchange_stats(const struct cs_connectors *c)
 {
-    for (size_t i = 0; i < cs_connectors_count(c); i++) {
+    for (size_t i = 0; c && i < cs_connectors_count(c); i++) {
         const struct cs_exchange_stats *s = cs_connectors_stats(c, i);
         cs_log_info(LOG_MAIN, "%s: %llu frames, %llu connects, %llu "
                     "reconnects, %llu failed attempts, %llu stale, %llu gaps, "
@@ -348,6 +354,47 @@ static void log_exchange_stats(const struct cs_connectors *c)
     }
 }
 
+static void log_rest_stats(const struct cs_rest *r)
+{
+    for (size_t i = 0; i < cs_rest_count(r); i++) {
+        const struct cs_rest_stats *s = cs_rest_stats(r, i);
+        cs_log_info(LOG_MAIN, "%s REST: %llu requests (%llu ok, %llu rate "
+                    "limited, %llu HTTP errors, %llu failed, %llu unusable), "
+                    "%llu polled ticks, %llu warm-up candles, latency avg "
+                    "%.0f ms max %.0f ms", s->exchange,
+                    (unsigned long long)s->requests,
+                    (unsigned long long)s->ok,
+                    (unsigned long long)s->rate_limited,
+                    (unsigned long long)s->http_errors,
+                    (unsigned long long)s->transport_errors,
+                    (unsigned long long)s->parse_errors,
+                    (unsigned long long)s->polled_ticks,
+                    (unsigned long long)s->warmup_candles,
+                    s->latency_count ? (double)s->latency_sum_ns / 1e6
+                                       / (double)s->latency_count : 0.0,
+                    (double)s->latency_max_ns / 1e6);
+    }
+}
+
+/* Warm-up is over (or timed out): start the WebSocket connectors, or
+ * bring them to the config after a reload. */
+static void on_rest_ready(void *arg)
+{
+    struct runtime *rt = arg;
+    const struct cs_config *ws;
+
+    if (rt->stop_deadline_ns) {
+        return;
+    }
+    ws = cs_rest_ws_config(rt->rest, cs_engine_config(rt->engine));
+    if (rt->connectors == NULL) {
+        rt->connectors = cs_connectors_new(rt->loop, rt->engine, ws,
+                                           rt->opt->record);
+    } else {
+        cs_connectors_apply(rt->connectors, ws);
+    }
+}
+
 /* Every 100 ms on the loop: signals (set by the handlers) become actions
  * here, where it is safe; memory housekeeping; the bounded shutdown. */
 static void run_housekeeping(void *arg)
@@ -355,7 +402,8 @@ static void run_housekeeping(void *arg)
     struct runtime *rt = arg;
 
     if (rt->stop_deadline_ns) {
-        if (cs_connectors_idle(rt->connectors) ||
+        if (((rt->connectors == NULL || cs_connectors_idle(rt->connectors)) &&
+             cs_rest_idle(rt->rest)) ||
             cs_time_mono_ns() > rt->stop_deadline_ns) {
             cs_loop_stop(rt->loop);
         }
@@ -363,7 +411,10 @@ static void run_housekeeping(void *arg)
     }
     if (stop_requested) {
         cs_log_info(LOG_MAIN, "stopping: closing connections");
-        cs_connectors_stop(rt->connectors);
+        if (rt->connectors) {
+            cs_connectors_stop(rt->connectors);
+        }
+        cs_rest_stop(rt->rest);
         rt->stop_deadline_ns = cs_time_mono_ns() + 3 * CS_NS_PER_S;
         return;
     }
@@ -371,8 +422,8 @@ static void run_housekeeping(void *arg)
         reload_requested = 0;
         cs_log_info("lua.reload", "SIGHUP: reloading %s", rt->opt->config);
         if (cs_engine_reload(rt->engine, rt->opt->config) == CS_OK) {
-            cs_connectors_apply(rt->connectors,
-                                cs_engine_config(rt->engine));
+            /* The connectors follow once new symbols are warmed up. */
+            cs_rest_apply(rt->rest, cs_engine_config(rt->engine));
         }
     }
     cs_engine_maintain(rt->engine, 1000);
@@ -382,6 +433,7 @@ static int cmd_run(const struct options *o)
 {
     struct runtime rt;
     struct cs_loop_options lo;
+    struct cs_http_options ho;
     const struct cs_config *cfg;
 
     memset(&rt, 0, sizeof rt);
@@ -405,14 +457,29 @@ static int cmd_run(const struct options *o)
                 "exchanges", CS_VERSION, o->config,
                 cs_ruleset_count(cs_engine_rules(rt.engine)),
                 cfg->nexchanges);
-    rt.connectors = cs_connectors_new(rt.loop, rt.engine, cfg, o->record);
+    memset(&ho, 0, sizeof ho);
+    ho.ca_file = cfg->connect.ca_file;
+    ho.connect_timeout_ms = cfg->connect.connect_timeout_ms;
+    rt.http = cs_http_new(rt.loop, &ho);
+    if (rt.http == NULL) {
+        cs_loop_free(rt.loop);
+        cs_engine_free(rt.engine);
+        return 1;
+    }
+    /* REST warm-up first; the WebSocket connectors start when it is over
+     * (on_rest_ready), so older candles are not made late by live ticks. */
+    rt.rest = cs_rest_new(rt.loop, rt.http, rt.engine, cfg, WARMUP_WAIT_MS,
+                          on_rest_ready, &rt);
     rt.housekeeping = cs_timer_new(rt.loop, run_housekeeping, &rt);
     cs_timer_start(rt.housekeeping, 100, 100);
     cs_loop_run(rt.loop);
 
     log_exchange_stats(rt.connectors);
+    log_rest_stats(rt.rest);
     log_summary(rt.engine);
     cs_timer_free(rt.housekeeping);
+    cs_rest_free(rt.rest);
+    cs_http_free(rt.http);
     cs_connectors_free(rt.connectors);
     cs_loop_free(rt.loop);
     cs_engine_free(rt.engine);

@@ -17,6 +17,13 @@ struct cs_config_symbol {
     char *raw;      /* the venue's spelling */
 };
 
+/* How an exchange's data arrives. */
+enum cs_config_transport {
+    CS_TRANSPORT_WS,      /* WebSocket streams only */
+    CS_TRANSPORT_REST,    /* REST ticker polling only, no WebSocket */
+    CS_TRANSPORT_BOTH     /* both */
+};
+
 struct cs_config_exchange {
     char *name;                        /* "binance" */
     const struct cs_venue_ops *venue;
@@ -30,6 +37,14 @@ struct cs_config_exchange {
     int64_t ping_interval_ms;
     int64_t max_lifetime_ms;
     unsigned max_symbols_per_conn;
+    /* REST: ticker polling and window warm-up. */
+    char *rest_url;                    /* REST base URL (no trailing '/');
+                                          NULL: see cs_config_rest_url() */
+    enum cs_config_transport transport;
+    int64_t poll_interval_ms;          /* ticker polling period; 0: none */
+    bool warmup;                       /* fill windows from 1-minute candles
+                                          at start and for added symbols */
+    int64_t warmup_minutes;            /* at most this many minutes back */
 };
 
 /* How connectors connect and reconnect. */
@@ -75,6 +90,12 @@ void cs_config_free(struct cs_config *cfg);   /* NULL is fine */
  * CRYPTOSUP_DATA_DIR environment variable, else the build-time default.
  * Borrowed, static. */
 const char *cs_config_data_dir(void);
+
+/* The REST base URL an exchange uses: rest_url, else the venue's public
+ * one, but NULL when `url` is set without rest_url (a testnet, proxy or
+ * test stream must not be mixed with the public venue's history).
+ * Borrowed from `x` or static. */
+const char *cs_config_rest_url(const struct cs_config_exchange *x);
 
 /* The raw spelling of BASE/QUOTE on a venue (BTCUSDT, BTC-USD). */
 void cs_config_compose_raw(const struct cs_venue_ops *venue, const char *base,

@@ -66,10 +66,25 @@ struct cs_venue_wire {
                                        venue cuts the connection; 0: none */
     const char *const *default_channels;   /* NULL-terminated */
     const char *const *all_channels;       /* NULL-terminated */
+    /* REST (ticker polling, window warm-up from 1-minute candles). Weights
+     * follow the venue's documented request weights; where it documents
+     * only a request rate every request weighs 1. The budget is our own
+     * margin below the venue's limit (see each venue's comment). */
+    const char *rest_url;             /* default REST base URL */
+    unsigned rest_weight_per_s;       /* weight we spend per second */
+    unsigned rest_weight_burst;       /* weight that may go at once */
+    unsigned rest_ticker_weight;      /* one ticker request */
+    unsigned rest_candles_weight;     /* one page of candles */
+    unsigned rest_candles_per_page;   /* 1-minute candles per request */
+    unsigned rest_candles_max_minutes;   /* how far back the venue serves
+                                            1-minute candles; 0: no limit */
 };
 
 /* Receives one client->server text message built by a venue. */
 typedef void (*cs_venue_send_fn)(void *ctx, const char *text, size_t len);
+
+/* Receives one tick (REST candles), valid during the call only. */
+typedef void (*cs_venue_tick_fn)(void *ctx, const struct cs_tick *tick);
 
 struct cs_venue_ops {
     const char *name;   /* "binance", "coinbase", "kraken", "okx", "bybit" */
@@ -105,6 +120,40 @@ struct cs_venue_ops {
      * False when no sound split exists. */
     bool (*split_symbol)(const char *raw, size_t len, char *base,
                          size_t base_size, char *quote, size_t quote_size);
+
+    /* ---- REST; all four NULL when the venue has none. URL builders
+     * write `base` (no trailing '/') + path + query into buf and return
+     * its length; 0 when it does not fit or the symbol cannot be sent
+     * (empty, over CS_VENUE_NAME_MAX bytes). Parsers never fail hard:
+     * they return NULL on success, else a static text for logs and
+     * counters ("error reply" when the venue answered with its error
+     * object). Ticks borrow text from `body` and `raw_symbol`. ---- */
+    /* The venue's current ticker of one raw symbol. */
+    size_t (*rest_ticker_url)(const char *base, const char *raw_symbol,
+                              char *buf, size_t size);
+    /* One ticker tick for raw_symbol (which it carries, whatever spelling
+     * the body uses): price, bid and ask when present, the venue's time
+     * when the body has one, else ts_ns 0 (the engine then uses recv_ns).
+     * A body about another symbol is an error. */
+    const char *(*parse_rest_ticker)(struct cs_venue_scratch *s,
+                                     const char *raw_symbol,
+                                     const char *body, size_t len,
+                                     int64_t recv_ns, struct cs_tick *tick);
+    /* 1-minute candles opening in [start_ms, end_ms), a span of at most
+     * wire->rest_candles_per_page minutes. */
+    size_t (*rest_candles_url)(const char *base, const char *raw_symbol,
+                               int64_t start_ms, int64_t end_ms, char *buf,
+                               size_t size);
+    /* One trade tick per closed candle, oldest first, handed to fn:
+     * price = the close exactly as sent, ts = open time + 59.999 s (the
+     * candle's last millisecond), recv_ns = now_ns, no qty or seq.
+     * Candles still open at now_ns (or marked unfinished) are left out.
+     * On a bad candle the ones before it have been handed over. */
+    const char *(*parse_rest_candles)(struct cs_venue_scratch *s,
+                                      const char *raw_symbol,
+                                      const char *body, size_t len,
+                                      int64_t now_ns, cs_venue_tick_fn fn,
+                                      void *ctx);
 };
 
 /* The venue called `name`, or NULL. */
@@ -376,6 +425,55 @@ void cs_venue_compose_dash(const char *base, const char *quote, char *buf,
                            size_t size);
 void cs_venue_compose_slash(const char *base, const char *quote, char *buf,
                             size_t size);
+
+/* ---- REST helpers for the venue files. ---- */
+
+/* Tokenise a REST body into the frame area, with the depth fallback of
+ * cs_venue_parse_frame. NULL, or "not JSON", "truncated JSON", "too many
+ * JSON tokens", "JSON nested too deeply". */
+const char *cs_venue_rest_body(struct cs_venue_scratch *s, struct cs_json *js,
+                               const char *body, size_t len);
+
+/* printf into buf; the length, or 0 (buf "") when it does not fit. */
+size_t cs_venue_url(char *buf, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* A raw symbol for a URL path or query: bytes other than letters, digits
+ * and "-._~" percent-encoded. False when empty, over CS_VENUE_NAME_MAX
+ * bytes or when the result does not fit. */
+bool cs_venue_url_symbol(const char *raw, char *out, size_t size);
+
+/* Minutes (at least 1) in [start_ms, end_ms), capped at `cap`. */
+int64_t cs_venue_candle_count(int64_t start_ms, int64_t end_ms, int64_t cap);
+
+/* A venue's way of reading one candle element: open time in ms, the
+ * token of its close price, and whether the venue marks it unfinished.
+ * Returns NULL or a static error. */
+typedef const char *(*cs_venue_candle_fn)(const struct cs_json *js, int el,
+                                          int64_t *open_ms, int *close_tok,
+                                          bool *unfinished);
+/* Most candles one body may hold. */
+#define CS_VENUE_MAX_CANDLES 1024
+/* The candles of array `arr` (either order; walked oldest first) as trade
+ * ticks to fn, as parse_rest_candles describes. Returns NULL, `bad_list`
+ * when arr is no array, or the first error. */
+const char *cs_venue_emit_candles(struct cs_venue_scratch *s,
+                                  const struct cs_json *js, int arr,
+                                  cs_venue_candle_fn read,
+                                  const char *bad_list, const char *exchange,
+                                  const char *raw_symbol, int64_t now_ns,
+                                  cs_venue_tick_fn fn, void *ctx);
+
+/* A ticker tick for raw_symbol from its price, bid and ask tokens (-1:
+ * absent; only the price is required); errors are "ticker: missing
+ * price", "ticker: bad price", "ticker: bad bid", "ticker: bad ask". */
+const char *cs_venue_rest_tick(const struct cs_json *js, int price, int bid,
+                               int ask, const char *exchange,
+                               const char *raw_symbol, int64_t recv_ns,
+                               struct cs_tick *t);
+/* True when token `tok` is -1 (no symbol in the body) or a string equal
+ * to raw_symbol. */
+bool cs_venue_rest_symbol_ok(const struct cs_json *js, int tok,
+                             const char *raw_symbol);
 
 /* ---- Client messages. build_subscription() of every venue runs
  * cs_venue_subscribe(), which batches, and writes each message with the

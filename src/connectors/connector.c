@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cryptosup/jsonw.h"
 #include "cryptosup/log.h"
 #include "cryptosup/timeutil.h"
 #include "cryptosup/ws.h"
@@ -163,6 +164,38 @@ static void record_frame(struct exchange *x, const char *text, size_t len,
     fprintf(x->rec_times, "%lld.%06lld\n",
             (long long)(recv_ns / CS_NS_PER_S),
             (long long)(recv_ns % CS_NS_PER_S / 1000));
+}
+
+/* A connection event, so that a replay of the capture sees the same gaps:
+ * `#cs-event {"kind":"reconnect","symbols":["BTCUSDT",...]}`. Replay
+ * treats lines starting with '#' as events, never as frames. */
+static void record_reconnect(struct exchange *x, const struct conn *c,
+                             int64_t recv_ns)
+{
+    struct cs_jsonw w;
+    if (x->rec_frames == NULL || x->rec_times == NULL) {
+        return;
+    }
+    cs_jsonw_init(&w);
+    cs_jsonw_begin_object(&w);
+    cs_jsonw_key(&w, "kind");
+    cs_jsonw_cstring(&w, "reconnect");
+    cs_jsonw_key(&w, "symbols");
+    cs_jsonw_raw(&w, "[", 1);
+    for (size_t i = 0; i < c->nsymbols; i++) {
+        if (i > 0) {
+            cs_jsonw_raw(&w, ",", 1);
+        }
+        w.need_comma = false;
+        cs_jsonw_cstring(&w, c->symbols[i]);
+    }
+    cs_jsonw_raw(&w, "]", 1);
+    cs_jsonw_end_object(&w);
+    fprintf(x->rec_frames, "#cs-event %.*s\n", (int)w.len, w.buf);
+    fprintf(x->rec_times, "%lld.%06lld\n",
+            (long long)(recv_ns / CS_NS_PER_S),
+            (long long)(recv_ns % CS_NS_PER_S / 1000));
+    cs_jsonw_cleanup(&w);
 }
 
 /* ---- outgoing control messages, paced below the venue's limit ---- */
@@ -373,6 +406,7 @@ static void on_closed(void *ctx, int code, const char *why)
     if (was_open) {
         x->stats.reconnects++;
         cs_log_warn(x->logger, "%s; windows marked gapped", why);
+        record_reconnect(x, c, cs_time_now_ns());
         mark_gap(c, "reconnect");
     } else {
         x->stats.connect_failures++;

@@ -66,10 +66,38 @@ static void close_walk(uv_handle_t *handle, void *arg)
     }
 }
 
+void cs_loop_on_teardown(struct cs_loop *loop, cs_loop_teardown_fn fn,
+                         void *ctx)
+{
+    cs_require(loop->nteardown < CS_LOOP_MAX_TEARDOWN);
+    loop->teardown[loop->nteardown].fn = fn;
+    loop->teardown[loop->nteardown].ctx = ctx;
+    loop->nteardown++;
+}
+
+void cs_loop_off_teardown(struct cs_loop *loop, cs_loop_teardown_fn fn,
+                          void *ctx)
+{
+    for (size_t i = 0; i < loop->nteardown; i++) {
+        if (loop->teardown[i].fn == fn && loop->teardown[i].ctx == ctx) {
+            memmove(&loop->teardown[i], &loop->teardown[i + 1],
+                    (loop->nteardown - i - 1) * sizeof loop->teardown[0]);
+            loop->nteardown--;
+            return;
+        }
+    }
+}
+
 void cs_loop_free(struct cs_loop *loop)
 {
     if (loop == NULL) {
         return;
+    }
+    /* Modules with handles of their own close them first (newest first),
+     * while lws and the loop are still whole. */
+    while (loop->nteardown > 0) {
+        size_t last = --loop->nteardown;
+        loop->teardown[last].fn(loop->teardown[last].ctx);
     }
     /* With a foreign loop, lws 4.1 destroys its context in stages: the
      * first call closes its handles, which needs the loop to run; a later

@@ -628,6 +628,12 @@ static void handle_gap(struct cs_engine *e, struct cs_instrument *inst,
     for (size_t i = 0; i < inst->nwindows; i++) {
         cs_window_mark_gap(inst->windows[i], ev->ts_ns);
     }
+    /* A new connection's sequences are compared with nothing: what was
+     * lost is this reconnect gap, already reported. (Rotations keep the
+     * state: the overlap's duplicates must still be dropped.) */
+    if (strcmp(ev->kind, "reconnect") == 0) {
+        memset(inst->has_seq, 0, sizeof inst->has_seq);
+    }
     for (size_t i = 0; i < inst->nrules; i++) {
         struct cs_rule *rule = cs_ruleset_rule(e->rules, inst->rules[i]);
         const char *message = NULL;

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <cjson/cJSON.h>
+
 #include "cryptosup/log.h"
 #include "cryptosup/timeutil.h"
 
@@ -106,6 +108,40 @@ static void pace(const struct cs_replay_options *opt, int64_t first_data_ns,
     }
 }
 
+/* A capture's event line (`#cs-event {...}`): a reconnect starts a new
+ * connection (fresh parser state) and a gap on its symbols, as live. */
+static void replay_event(struct cs_engine *e, const struct cs_venue_ops *venue,
+                         struct cs_venue_scratch **scratch, const char *line,
+                         const char *path, uint64_t lineno)
+{
+    static const char prefix[] = "#cs-event ";
+    cJSON *ev, *kind, *symbols, *sym;
+
+    if (strncmp(line, prefix, sizeof prefix - 1) != 0) {
+        return;   /* any other '#' line is a comment */
+    }
+    ev = cJSON_Parse(line + sizeof prefix - 1);
+    kind = cJSON_GetObjectItemCaseSensitive(ev, "kind");
+    symbols = cJSON_GetObjectItemCaseSensitive(ev, "symbols");
+    if (!cJSON_IsString(kind) || strcmp(kind->valuestring, "reconnect") != 0 ||
+        !cJSON_IsArray(symbols)) {
+        cs_log_limited(CS_LOG_WARN, LOG_REPLAY, "bad-event",
+                       "%s:%llu: unknown capture event skipped", path,
+                       (unsigned long long)lineno);
+        cJSON_Delete(ev);
+        return;
+    }
+    cs_venue_scratch_free(*scratch);
+    *scratch = cs_venue_scratch_new();
+    cJSON_ArrayForEach(sym, symbols) {
+        if (cJSON_IsString(sym)) {
+            cs_engine_mark_gap(e, venue->name, sym->valuestring, "reconnect",
+                               cs_engine_now_ns(e));
+        }
+    }
+    cJSON_Delete(ev);
+}
+
 static void handle_signals(struct cs_engine *e,
                            const struct cs_replay_options *opt)
 {
@@ -130,6 +166,7 @@ enum cs_err cs_replay_file(struct cs_engine *e, const char *path,
     ssize_t len;
     int64_t first_data_ns = 0, start_mono_ns = 0;
     bool have_first = false, times_ok = true;
+    const struct cs_parse_out *parsed;
     enum cs_err err = CS_OK;
 
     if (venue == NULL) {
@@ -181,7 +218,18 @@ enum cs_err cs_replay_file(struct cs_engine *e, const char *path,
                            (unsigned long long)stats->lines, len);
             continue;
         }
-        cs_engine_frame(e, venue, scratch, line, (size_t)len, recv_ns);
+        line[len] = '\0';
+        if (line[0] == '#') {
+            replay_event(e, venue, &scratch, line, path, stats->lines);
+            continue;
+        }
+        parsed = cs_engine_frame(e, venue, scratch, line, (size_t)len,
+                                 recv_ns);
+        if (parsed->connection_gap) {
+            /* As live: messages lost on the connection. */
+            cs_engine_mark_gap(e, venue->name, NULL, "connection",
+                               cs_engine_now_ns(e));
+        }
         if (stats->lines % 4096 == 0) {
             cs_engine_maintain(e, 64);
         }

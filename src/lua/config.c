@@ -40,6 +40,17 @@ void cs_config_compose_raw(const struct cs_venue_ops *venue, const char *base,
     }
 }
 
+const char *cs_config_rest_url(const struct cs_config_exchange *x)
+{
+    if (x->rest_url) {
+        return x->rest_url;
+    }
+    if (x->url || x->venue->wire == NULL) {
+        return NULL;
+    }
+    return x->venue->wire->rest_url;
+}
+
 void cs_config_free(struct cs_config *cfg)
 {
     if (cfg == NULL) {
@@ -54,6 +65,7 @@ void cs_config_free(struct cs_config *cfg)
         free(x->symbols);
         free(x->name);
         free(x->url);
+        free(x->rest_url);
         cs_luaread_free_strings(x->channels, x->nchannels);
     }
     free(cfg->connect.ca_file);
@@ -206,11 +218,74 @@ static void read_exchange_wire(struct extract *x, lua_State *L,
     }
 }
 
+/* REST keys: rest_url, transport, poll_interval_ms, warmup,
+ * warmup_minutes. Polling without `transport` means "both"; "rest" and
+ * "both" poll every second unless told otherwise. */
+static void read_exchange_rest(struct extract *x, lua_State *L,
+                               struct cs_config_exchange *xc,
+                               const char *path)
+{
+    char key[160];
+    char *transport = NULL;
+    size_t n;
+
+    xc->warmup = true;
+    xc->warmup_minutes = 1500;
+    cs_luaread_string(&x->rd, L, -1, path, "rest_url", &xc->rest_url);
+    if (xc->rest_url) {
+        if (strncmp(xc->rest_url, "http://", 7) != 0 &&
+            strncmp(xc->rest_url, "https://", 8) != 0) {
+            snprintf(key, sizeof key, "%s.rest_url", path);
+            cs_luaread_error(&x->rd, key, "expected an http:// or https:// "
+                             "URL");
+        }
+        n = strlen(xc->rest_url);
+        while (n > 0 && xc->rest_url[n - 1] == '/') {
+            xc->rest_url[--n] = '\0';
+        }
+    }
+    cs_luaread_integer(&x->rd, L, -1, path, "poll_interval_ms", 100,
+                       3600000, &xc->poll_interval_ms);
+    cs_luaread_boolean(&x->rd, L, -1, path, "warmup", &xc->warmup);
+    cs_luaread_integer(&x->rd, L, -1, path, "warmup_minutes", 1,
+                       7 * 1440, &xc->warmup_minutes);
+    xc->transport = xc->poll_interval_ms > 0 ? CS_TRANSPORT_BOTH
+                                             : CS_TRANSPORT_WS;
+    if (cs_luaread_string(&x->rd, L, -1, path, "transport", &transport) &&
+        transport) {
+        snprintf(key, sizeof key, "%s.transport", path);
+        if (strcmp(transport, "ws") == 0) {
+            xc->transport = CS_TRANSPORT_WS;
+            if (xc->poll_interval_ms > 0) {
+                cs_luaread_error(&x->rd, key, "\"ws\" does not poll; use "
+                                 "\"both\" or drop poll_interval_ms");
+            }
+        } else if (strcmp(transport, "rest") == 0) {
+            xc->transport = CS_TRANSPORT_REST;
+        } else if (strcmp(transport, "both") == 0) {
+            xc->transport = CS_TRANSPORT_BOTH;
+        } else {
+            cs_luaread_error(&x->rd, key, "expected \"ws\", \"rest\" or "
+                             "\"both\", got \"%s\"", transport);
+        }
+    }
+    free(transport);
+    if (xc->transport != CS_TRANSPORT_WS && xc->poll_interval_ms == 0) {
+        xc->poll_interval_ms = 1000;
+    }
+    if (xc->transport != CS_TRANSPORT_WS && xc->url && !xc->rest_url) {
+        snprintf(key, sizeof key, "%s.rest_url", path);
+        cs_luaread_error(&x->rd, key, "needed to poll when url is set (the "
+                         "venue's public REST would not match that stream)");
+    }
+}
+
 static void read_exchange(struct extract *x, lua_State *L, const char *name)
 {
     static const char *const keys[] = {
         "symbols", "url", "channels", "idle_timeout_ms", "ping_interval_ms",
-        "max_lifetime_ms", "max_symbols_per_conn", NULL
+        "max_lifetime_ms", "max_symbols_per_conn", "rest_url",
+        "poll_interval_ms", "transport", "warmup", "warmup_minutes", NULL
     };
     struct cs_config *cfg = x->cfg;
     const struct cs_venue_ops *venue = cs_venue_find(name);
@@ -244,6 +319,7 @@ static void read_exchange(struct extract *x, lua_State *L, const char *name)
     xc->name = cs_xstrdup(name);
     xc->venue = venue;
     read_exchange_wire(x, L, xc, path);
+    read_exchange_rest(x, L, xc, path);
     if (cs_luaread_strings(&x->rd, L, -1, path, "symbols", &symbols,
                            &nsymbols)) {
         char spath[160];

@@ -1,6 +1,7 @@
 /* Binance Spot frames (raw and combined streams, events and `!..@arr`
  * arrays) to normalised ticks, the split of concatenated symbols such as
- * "AAVEUPUSDT", and the SUBSCRIBE messages and limits of a connection. */
+ * "AAVEUPUSDT", the SUBSCRIBE messages and limits of a connection, and
+ * the REST ticker and klines. */
 #include "cryptosup/venue.h"
 
 #include <stdio.h>
@@ -430,6 +431,18 @@ static const struct cs_venue_wire binance_wire = {
     .max_lifetime_ms = (23 * 60 + 50) * 60 * 1000LL,
     .default_channels = binance_default_channels,
     .all_channels = binance_all_channels,
+    /* REST (BSD rest-api.md "LIMITS", "Symbol price ticker", "Kline/
+     * Candlestick data"): 6000 request weight per minute per IP; one
+     * ticker/price weighs 2, one klines page (up to 1000) weighs 2. We
+     * spend at most half the limit (50 a second) so other clients on the
+     * same address keep room. */
+    .rest_url = "https://api.binance.com",
+    .rest_weight_per_s = 50,
+    .rest_weight_burst = 100,
+    .rest_ticker_weight = 2,
+    .rest_candles_weight = 2,
+    .rest_candles_per_page = 1000,
+    .rest_candles_max_minutes = 0,
 };
 
 /* Stream names are the lower-case symbol, '@' and the channel as the
@@ -481,6 +494,128 @@ static void binance_subscription(const char *const *raw_symbols, size_t n,
                        ctx);
 }
 
+/* ---- REST (BSD rest-api.md "Symbol price ticker" and "Kline/Candlestick
+ * data"; PROTOCOLS.md section 2) ----
+ * - GET /api/v3/ticker/price?symbol=S -> {"symbol":S,"price":"..."}: a
+ *   ticker tick without bid, ask or time (the engine uses the receive
+ *   time). An array reply (several symbols) is searched for S.
+ * - GET /api/v3/klines?symbol=S&interval=1m&startTime=&endTime=&limit= ->
+ *   [[openTime, "open", "high", "low", "close", "volume", closeTime, ...]],
+ *   oldest first, times in ms, startTime and endTime inclusive.
+ * - Errors are {"code":-1121,"msg":"..."} ("error reply"). */
+
+static size_t binance_ticker_url(const char *base, const char *raw,
+                                 char *buf, size_t size)
+{
+    char sym[3 * CS_VENUE_NAME_MAX + 1];
+
+    if (!cs_venue_url_symbol(raw, sym, sizeof sym)) {
+        return 0;
+    }
+    return cs_venue_url(buf, size, "%s/api/v3/ticker/price?symbol=%s", base,
+                        sym);
+}
+
+static bool is_error_reply(const struct cs_json *js, int obj)
+{
+    return js->toks[obj].type == CS_JSON_OBJECT
+           && cs_json_get(js, obj, "code") >= 0
+           && cs_json_get(js, obj, "msg") >= 0;
+}
+
+static const char *binance_rest_ticker(struct cs_venue_scratch *s,
+                                       const char *raw, const char *body,
+                                       size_t len, int64_t recv_ns,
+                                       struct cs_tick *tick)
+{
+    struct cs_json js;
+    const char *err = cs_venue_rest_body(s, &js, body, len);
+    int obj = 0;
+
+    if (err != NULL) {
+        return err;
+    }
+    if (is_error_reply(&js, 0)) {
+        return "error reply";
+    }
+    if (js.toks[0].type == CS_JSON_ARRAY) {
+        obj = -1;
+        for (uint32_t i = 0, el = 1; i < js.toks[0].size && obj < 0; i++) {
+            if (js.toks[el].type == CS_JSON_OBJECT
+                && cs_json_str_eq(&js, cs_json_get(&js, (int)el, "symbol"),
+                                  raw)) {
+                obj = (int)el;
+            }
+            el = js.toks[el].next;
+        }
+        if (obj < 0) {
+            return "ticker: symbol not in reply";
+        }
+    }
+    if (js.toks[obj].type != CS_JSON_OBJECT) {
+        return "ticker: not an object";
+    }
+    if (!cs_venue_rest_symbol_ok(&js, cs_json_get(&js, obj, "symbol"), raw)) {
+        return "ticker: wrong symbol";
+    }
+    return cs_venue_rest_tick(&js, cs_json_get(&js, obj, "price"), -1, -1,
+                              EXCHANGE, raw, recv_ns, tick);
+}
+
+static size_t binance_candles_url(const char *base, const char *raw,
+                                  int64_t start_ms, int64_t end_ms, char *buf,
+                                  size_t size)
+{
+    char sym[3 * CS_VENUE_NAME_MAX + 1];
+
+    if (!cs_venue_url_symbol(raw, sym, sizeof sym)) {
+        return 0;
+    }
+    return cs_venue_url(buf, size, "%s/api/v3/klines?symbol=%s&interval=1m"
+                        "&startTime=%lld&endTime=%lld&limit=%lld", base, sym,
+                        (long long)start_ms, (long long)(end_ms - 1),
+                        (long long)cs_venue_candle_count(start_ms, end_ms,
+                                                         1000));
+}
+
+static const char *binance_candle(const struct cs_json *js, int el,
+                                  int64_t *open_ms, int *close_tok,
+                                  bool *unfinished)
+{
+    int open;
+
+    if (js->toks[el].type != CS_JSON_ARRAY || js->toks[el].size < 5) {
+        return "klines: bad row";
+    }
+    open = cs_json_at(js, el, 0);
+    if (js->toks[open].type != CS_JSON_NUMBER
+        || !cs_json_int64(js, open, open_ms)) {
+        return "klines: bad open time";
+    }
+    *close_tok = cs_json_at(js, el, 4);
+    *unfinished = false;
+    return NULL;
+}
+
+static const char *binance_rest_candles(struct cs_venue_scratch *s,
+                                        const char *raw, const char *body,
+                                        size_t len, int64_t now_ns,
+                                        cs_venue_tick_fn fn, void *ctx)
+{
+    struct cs_json js;
+    const char *err = cs_venue_rest_body(s, &js, body, len);
+
+    if (err != NULL) {
+        return err;
+    }
+    if (is_error_reply(&js, 0)) {
+        return "error reply";
+    }
+    return cs_venue_emit_candles(s, &js, 0, binance_candle,
+                                 "klines: not a list", EXCHANGE, raw, now_ns,
+                                 fn, ctx);
+}
+
 const struct cs_venue_ops cs_venue_binance = {
     .name = EXCHANGE,
     .wire = &binance_wire,
@@ -489,4 +624,8 @@ const struct cs_venue_ops cs_venue_binance = {
     .compose_symbol = cs_venue_compose_concat,
     .parse = binance_parse,
     .split_symbol = binance_split,
+    .rest_ticker_url = binance_ticker_url,
+    .parse_rest_ticker = binance_rest_ticker,
+    .rest_candles_url = binance_candles_url,
+    .parse_rest_candles = binance_rest_candles,
 };

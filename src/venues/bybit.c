@@ -1,6 +1,7 @@
 /* Bybit v5 public `tickers.<symbol>` frames (spot snapshots; linear
  * snapshot + delta, merged per symbol in the scratch) to normalised ticks,
- * the split of "BTCUSDT", and the v5 subscribe/ping messages and limits. */
+ * the split of "BTCUSDT", the v5 subscribe/ping messages and limits, and
+ * the spot REST ticker and kline. */
 #include "cryptosup/venue.h"
 
 #include <stdio.h>
@@ -306,6 +307,16 @@ static const struct cs_venue_wire bybit_wire = {
     .max_lifetime_ms = 0,
     .default_channels = bybit_channels,
     .all_channels = bybit_channels,
+    /* REST (BYD docs/v5/rate-limit.mdx): 600 requests per 5 s per IP on
+     * the HTTP API; we send at most 5 a second. kline: up to 1000 per
+     * request (BYD kline.mdx). */
+    .rest_url = "https://api.bybit.com",
+    .rest_weight_per_s = 5,
+    .rest_weight_burst = 5,
+    .rest_ticker_weight = 1,
+    .rest_candles_weight = 1,
+    .rest_candles_per_page = 1000,
+    .rest_candles_max_minutes = 0,
 };
 
 /* {"req_id":"1","op":"subscribe","args":["tickers.BTCUSDT",...]}: each
@@ -353,6 +364,140 @@ static size_t bybit_ping(uint64_t *req_id, char *buf, size_t size)
                              "\",\"op\":\"ping\"}");
 }
 
+/* ---- REST (BYD docs/v5/market/tickers.mdx and kline.mdx,
+ * https://bybit-exchange.github.io/docs/v5/market/kline; spot category:
+ * the default WebSocket endpoint's) ----
+ * - GET /v5/market/tickers?category=spot&symbol=S -> {"retCode":0,
+ *   "result":{"category":"spot","list":[{"symbol","lastPrice","bid1Price",
+ *   "ask1Price",...}]},"time":<ms>}: a ticker tick timed by `time`.
+ * - GET /v5/market/kline?category=spot&symbol=S&interval=1&start=&end=
+ *   &limit= -> result.list [[startTime, open, high, low, close, volume,
+ *   turnover]], newest first, all strings; start and end inclusive, ms.
+ * - A retCode other than 0 is an error ("error reply"). */
+
+static bool bybit_ok(const struct cs_json *js)
+{
+    int64_t code;
+
+    return js->toks[0].type == CS_JSON_OBJECT
+           && cs_json_int64(js, cs_json_get(js, 0, "retCode"), &code)
+           && code == 0;
+}
+
+/* result.list, or -1. */
+static int bybit_list(const struct cs_json *js)
+{
+    int result = cs_json_get(js, 0, "result");
+
+    return result >= 0 && js->toks[result].type == CS_JSON_OBJECT
+           ? cs_json_get(js, result, "list") : -1;
+}
+
+static size_t bybit_ticker_url(const char *base, const char *raw, char *buf,
+                               size_t size)
+{
+    char sym[3 * CS_VENUE_NAME_MAX + 1];
+
+    if (!cs_venue_url_symbol(raw, sym, sizeof sym)) {
+        return 0;
+    }
+    return cs_venue_url(buf, size, "%s/v5/market/tickers?category=spot"
+                        "&symbol=%s", base, sym);
+}
+
+static const char *bybit_rest_ticker(struct cs_venue_scratch *s,
+                                     const char *raw, const char *body,
+                                     size_t len, int64_t recv_ns,
+                                     struct cs_tick *tick)
+{
+    struct cs_json js;
+    const char *err = cs_venue_rest_body(s, &js, body, len);
+    struct cs_tick t;
+    int el, time;
+    int64_t ms;
+
+    if (err != NULL) {
+        return err;
+    }
+    if (!bybit_ok(&js)) {
+        return js.toks[0].type == CS_JSON_OBJECT ? "error reply"
+                                                 : "ticker: not an object";
+    }
+    el = cs_json_at(&js, bybit_list(&js), 0);
+    if (el < 0 || js.toks[el].type != CS_JSON_OBJECT) {
+        return "ticker: bad list";
+    }
+    if (!cs_venue_rest_symbol_ok(&js, cs_json_get(&js, el, "symbol"), raw)) {
+        return "ticker: wrong symbol";
+    }
+    err = cs_venue_rest_tick(&js, cs_json_get(&js, el, "lastPrice"),
+                             cs_json_get(&js, el, "bid1Price"),
+                             cs_json_get(&js, el, "ask1Price"), EXCHANGE, raw,
+                             recv_ns, &t);
+    if (err != NULL) {
+        return err;
+    }
+    if ((time = cs_json_get(&js, 0, "time")) >= 0
+        && (!cs_json_int64(&js, time, &ms)
+            || !cs_venue_epoch_to_ns(ms, &t.ts_ns))) {
+        return "ticker: bad time";
+    }
+    *tick = t;
+    return NULL;
+}
+
+static size_t bybit_candles_url(const char *base, const char *raw,
+                                int64_t start_ms, int64_t end_ms, char *buf,
+                                size_t size)
+{
+    char sym[3 * CS_VENUE_NAME_MAX + 1];
+
+    if (!cs_venue_url_symbol(raw, sym, sizeof sym)) {
+        return 0;
+    }
+    return cs_venue_url(buf, size, "%s/v5/market/kline?category=spot"
+                        "&symbol=%s&interval=1&start=%lld&end=%lld"
+                        "&limit=%lld", base, sym, (long long)start_ms,
+                        (long long)(end_ms - 1),
+                        (long long)cs_venue_candle_count(start_ms, end_ms,
+                                                         1000));
+}
+
+static const char *bybit_candle(const struct cs_json *js, int el,
+                                int64_t *open_ms, int *close_tok,
+                                bool *unfinished)
+{
+    if (js->toks[el].type != CS_JSON_ARRAY || js->toks[el].size < 5) {
+        return "kline: bad row";
+    }
+    if (!cs_json_int64(js, cs_json_at(js, el, 0), open_ms)) {
+        return "kline: bad startTime";
+    }
+    *close_tok = cs_json_at(js, el, 4);
+    *unfinished = false;
+    return NULL;
+}
+
+static const char *bybit_rest_candles(struct cs_venue_scratch *s,
+                                      const char *raw, const char *body,
+                                      size_t len, int64_t now_ns,
+                                      cs_venue_tick_fn fn, void *ctx)
+{
+    struct cs_json js;
+    const char *err = cs_venue_rest_body(s, &js, body, len);
+
+    if (err != NULL) {
+        return err;
+    }
+    if (!bybit_ok(&js)) {
+        return js.toks[0].type == CS_JSON_OBJECT ? "error reply"
+                                                 : "kline: not an object";
+    }
+    return cs_venue_emit_candles(s, &js, bybit_list(&js), bybit_candle,
+                                 "kline: bad list", EXCHANGE, raw, now_ns, fn,
+                                 ctx);
+}
+
 const struct cs_venue_ops cs_venue_bybit = {
     .name = EXCHANGE,
     .wire = &bybit_wire,
@@ -361,4 +506,8 @@ const struct cs_venue_ops cs_venue_bybit = {
     .compose_symbol = cs_venue_compose_concat,
     .parse = bybit_parse,
     .split_symbol = bybit_split,
+    .rest_ticker_url = bybit_ticker_url,
+    .parse_rest_ticker = bybit_rest_ticker,
+    .rest_candles_url = bybit_candles_url,
+    .parse_rest_candles = bybit_rest_candles,
 };

@@ -1,6 +1,7 @@
 /* Coinbase frames to normalised ticks, for both the Exchange ws-feed
  * ("type") and Advanced Trade ("channel" + events[] envelope, with its
- * connection-wide gap check); Advanced Trade subscribe messages, limits. */
+ * connection-wide gap check); Advanced Trade subscribe messages, limits,
+ * and its public REST ticker and candles. */
 #include "cryptosup/venue.h"
 
 #include <string.h>
@@ -346,6 +347,17 @@ static const struct cs_venue_wire coinbase_wire = {
     .max_lifetime_ms = 0,
     .default_channels = coinbase_default_channels,
     .all_channels = coinbase_all_channels,
+    /* REST: Advanced Trade's public endpoints allow 10 requests a second
+     * per IP (CBA REST rate limits) and weigh nothing else; we send at
+     * most 5. Candles: at most 350 per request (CBA "Get Public Product
+     * Candles"); 300 is our margin. */
+    .rest_url = "https://api.coinbase.com",
+    .rest_weight_per_s = 5,
+    .rest_weight_burst = 5,
+    .rest_ticker_weight = 1,
+    .rest_candles_weight = 1,
+    .rest_candles_per_page = 300,
+    .rest_candles_max_minutes = 0,
 };
 
 /* {"type":"subscribe","product_ids":["BTC-USD"],"channel":"ticker"}: one
@@ -396,6 +408,137 @@ static void coinbase_subscription(const char *const *raw_symbols, size_t n,
                        ctx);
 }
 
+/* ---- REST: Advanced Trade public market data (PROTOCOLS.md 3b; CBA
+ * REST "Get Public Market Trades" and "Get Public Product Candles",
+ * https://docs.cdp.coinbase.com/api-reference/advanced-trade-api/rest-api/
+ * public/get-public-product-candles) ----
+ * - GET /api/v3/brokerage/market/products/{id}/ticker?limit=1 ->
+ *   {"trades":[{"product_id","price","time",...}],"best_bid","best_ask"}:
+ *   a ticker tick with the newest trade's price and time and the best
+ *   bid and ask ("" is an empty side).
+ * - GET .../products/{id}/candles?start=&end=&granularity=ONE_MINUTE ->
+ *   {"candles":[{"start":"<unix s>","low","high","open","close",
+ *   "volume"}]}, newest first; start and end in seconds, both inclusive.
+ * - Errors are {"error":"NOT_FOUND","message":...} ("error reply"). */
+
+static size_t coinbase_ticker_url(const char *base, const char *raw,
+                                  char *buf, size_t size)
+{
+    char id[3 * CS_VENUE_NAME_MAX + 1];
+
+    if (!cs_venue_url_symbol(raw, id, sizeof id)) {
+        return 0;
+    }
+    return cs_venue_url(buf, size, "%s/api/v3/brokerage/market/products/%s/"
+                        "ticker?limit=1", base, id);
+}
+
+static const char *coinbase_rest_ticker(struct cs_venue_scratch *s,
+                                        const char *raw, const char *body,
+                                        size_t len, int64_t recv_ns,
+                                        struct cs_tick *tick)
+{
+    struct cs_json js;
+    const char *err = cs_venue_rest_body(s, &js, body, len);
+    struct cs_tick t;
+    int trades, trade, time;
+
+    if (err != NULL) {
+        return err;
+    }
+    if (js.toks[0].type != CS_JSON_OBJECT) {
+        return "ticker: not an object";
+    }
+    if (cs_json_get(&js, 0, "error") >= 0) {
+        return "error reply";
+    }
+    trades = cs_json_get(&js, 0, "trades");
+    if (trades < 0 || js.toks[trades].type != CS_JSON_ARRAY) {
+        return "ticker: bad trades";
+    }
+    if ((trade = cs_json_at(&js, trades, 0)) < 0) {
+        return "ticker: no trades";
+    }
+    if (js.toks[trade].type != CS_JSON_OBJECT) {
+        return "ticker: bad trades";
+    }
+    if (!cs_venue_rest_symbol_ok(&js, cs_json_get(&js, trade, "product_id"),
+                                 raw)) {
+        return "ticker: wrong symbol";
+    }
+    err = cs_venue_rest_tick(&js, cs_json_get(&js, trade, "price"),
+                             cs_json_get(&js, 0, "best_bid"),
+                             cs_json_get(&js, 0, "best_ask"), EXCHANGE, raw,
+                             recv_ns, &t);
+    if (err != NULL) {
+        return err;
+    }
+    time = cs_json_get(&js, trade, "time");
+    if (time >= 0 && !cs_venue_iso_time(&js, time, &t.ts_ns)) {
+        return "ticker: bad time";
+    }
+    *tick = t;
+    return NULL;
+}
+
+static size_t coinbase_candles_url(const char *base, const char *raw,
+                                   int64_t start_ms, int64_t end_ms,
+                                   char *buf, size_t size)
+{
+    char id[3 * CS_VENUE_NAME_MAX + 1];
+    int64_t n = cs_venue_candle_count(start_ms, end_ms, 300);
+
+    if (!cs_venue_url_symbol(raw, id, sizeof id)) {
+        return 0;
+    }
+    /* `end` is inclusive: the last second before end_ms. */
+    return cs_venue_url(buf, size, "%s/api/v3/brokerage/market/products/%s/"
+                        "candles?start=%lld&end=%lld&granularity=ONE_MINUTE"
+                        "&limit=%lld", base, id, (long long)(start_ms / 1000),
+                        (long long)((end_ms - 1) / 1000), (long long)n);
+}
+
+static const char *coinbase_candle(const struct cs_json *js, int el,
+                                   int64_t *open_ms, int *close_tok,
+                                   bool *unfinished)
+{
+    int64_t start;
+
+    if (js->toks[el].type != CS_JSON_OBJECT) {
+        return "candles: not an object";
+    }
+    if (!cs_json_int64(js, cs_json_get(js, el, "start"), &start)
+        || start <= 0 || start > INT64_MAX / 1000) {
+        return "candles: bad start";
+    }
+    *open_ms = start * 1000;
+    *close_tok = cs_json_get(js, el, "close");
+    *unfinished = false;
+    return NULL;
+}
+
+static const char *coinbase_rest_candles(struct cs_venue_scratch *s,
+                                         const char *raw, const char *body,
+                                         size_t len, int64_t now_ns,
+                                         cs_venue_tick_fn fn, void *ctx)
+{
+    struct cs_json js;
+    const char *err = cs_venue_rest_body(s, &js, body, len);
+
+    if (err != NULL) {
+        return err;
+    }
+    if (js.toks[0].type != CS_JSON_OBJECT) {
+        return "candles: not an object";
+    }
+    if (cs_json_get(&js, 0, "error") >= 0) {
+        return "error reply";
+    }
+    return cs_venue_emit_candles(s, &js, cs_json_get(&js, 0, "candles"),
+                                 coinbase_candle, "candles: bad candles",
+                                 EXCHANGE, raw, now_ns, fn, ctx);
+}
+
 /* "BTC-USD" splits at its one '-'; ids with more than one dash (futures
  * such as "BIT-31JAN25-CDE") have no base/quote split. */
 const struct cs_venue_ops cs_venue_coinbase = {
@@ -406,4 +549,8 @@ const struct cs_venue_ops cs_venue_coinbase = {
     .compose_symbol = cs_venue_compose_dash,
     .parse = coinbase_parse,
     .split_symbol = cs_venue_split_dash,
+    .rest_ticker_url = coinbase_ticker_url,
+    .parse_rest_ticker = coinbase_rest_ticker,
+    .rest_candles_url = coinbase_candles_url,
+    .parse_rest_candles = coinbase_rest_candles,
 };

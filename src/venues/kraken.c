@@ -1,6 +1,9 @@
 /* Kraken Spot WebSocket v2 frames to normalised ticks, the split of
- * "BTC/USD" symbols, and the v2 subscribe and ping messages and limits. */
+ * "BTC/USD" symbols, the v2 subscribe and ping messages and limits, and
+ * the REST ticker and OHLC candles. */
 #include "cryptosup/venue.h"
+
+#include <string.h>
 
 #include "cryptosup/json.h"
 #include "cryptosup/jsonw.h"
@@ -132,6 +135,16 @@ static const struct cs_venue_wire kraken_wire = {
     .max_lifetime_ms = 0,
     .default_channels = kraken_default_channels,
     .all_channels = kraken_all_channels,
+    /* REST (Kraken "Spot REST rate limits"): public calls about once a
+     * second per IP stay within the limit, so 1 a second; OHLC serves the
+     * latest 720 candles only, so warm-up covers at most 12 hours. */
+    .rest_url = "https://api.kraken.com",
+    .rest_weight_per_s = 1,
+    .rest_weight_burst = 2,
+    .rest_ticker_weight = 1,
+    .rest_candles_weight = 1,
+    .rest_candles_per_page = 720,
+    .rest_candles_max_minutes = 720,
 };
 
 /* {"method":"subscribe","params":{"channel":"ticker","symbol":["BTC/USD"]},
@@ -176,6 +189,150 @@ static size_t kraken_ping(uint64_t *req_id, char *buf, size_t size)
                              "\"req_id\":", "}");
 }
 
+/* ---- REST (https://docs.kraken.com/api/docs/rest-api/get-ticker-
+ * information and .../get-ohlc-data; PROTOCOLS.md section 4) ----
+ * - The REST API names pairs without the '/': "BTC/USD" is asked for as
+ *   pair=BTCUSD, and the reply keys it by Kraken's own name ("XXBTZUSD"),
+ *   so the one pair in `result` is taken, whatever its key.
+ * - GET /0/public/Ticker?pair=P -> {"error":[],"result":{"<name>":{"a":
+ *   [ask, ...],"b":[bid, ...],"c":[last, volume],...}}}: a ticker tick
+ *   without a time (the engine uses the receive time).
+ * - GET /0/public/OHLC?pair=P&interval=1&since=<unix s> -> result
+ *   {"<name>":[[time, open, high, low, close, vwap, volume, count]],
+ *   "last":<id>}, oldest first, prices as strings; only the latest 720
+ *   candles are served, and the last one is still open.
+ * - A non-empty "error" list is an error ("error reply"). Not checked
+ *   against the live API: no recording exists. */
+
+static bool kraken_rest_pair(const char *raw, char *out, size_t size)
+{
+    char joined[CS_VENUE_NAME_MAX + 1];
+    size_t n = 0;
+
+    if (!cs_venue_name_ok(raw)) {
+        return false;
+    }
+    for (const char *c = raw; *c != '\0'; c++) {
+        if (*c != '/') {
+            joined[n++] = *c;
+        }
+    }
+    joined[n] = '\0';
+    return cs_venue_url_symbol(joined, out, size);
+}
+
+static size_t kraken_ticker_url(const char *base, const char *raw, char *buf,
+                                size_t size)
+{
+    char pair[3 * CS_VENUE_NAME_MAX + 1];
+
+    if (!kraken_rest_pair(raw, pair, sizeof pair)) {
+        return 0;
+    }
+    return cs_venue_url(buf, size, "%s/0/public/Ticker?pair=%s", base, pair);
+}
+
+/* The value of the one pair in `result` (skipping "last"), or an error. */
+static const char *kraken_result(const struct cs_json *js, int *value)
+{
+    int errors = cs_json_get(js, 0, "error");
+    int result = cs_json_get(js, 0, "result");
+    uint32_t key;
+
+    if (js->toks[0].type != CS_JSON_OBJECT) {
+        return "reply: not an object";
+    }
+    if (errors >= 0 && (js->toks[errors].type != CS_JSON_ARRAY
+                        || js->toks[errors].size > 0)) {
+        return "error reply";
+    }
+    if (result < 0 || js->toks[result].type != CS_JSON_OBJECT) {
+        return "reply: bad result";
+    }
+    key = (uint32_t)result + 1;
+    for (uint32_t i = 0; i < js->toks[result].size; i++) {
+        if (!cs_json_str_eq(js, (int)key, "last")) {
+            *value = (int)key + 1;
+            return NULL;
+        }
+        key = js->toks[key + 1].next;
+    }
+    return "reply: no pair";
+}
+
+static const char *kraken_rest_ticker(struct cs_venue_scratch *s,
+                                      const char *raw, const char *body,
+                                      size_t len, int64_t recv_ns,
+                                      struct cs_tick *tick)
+{
+    struct cs_json js;
+    const char *err = cs_venue_rest_body(s, &js, body, len);
+    int pair = -1;
+
+    if (err != NULL || (err = kraken_result(&js, &pair)) != NULL) {
+        return err;
+    }
+    if (js.toks[pair].type != CS_JSON_OBJECT) {
+        return "ticker: not an object";
+    }
+    return cs_venue_rest_tick(&js, cs_json_at(&js, cs_json_get(&js, pair, "c"),
+                                              0),
+                              cs_json_at(&js, cs_json_get(&js, pair, "b"), 0),
+                              cs_json_at(&js, cs_json_get(&js, pair, "a"), 0),
+                              EXCHANGE, raw, recv_ns, tick);
+}
+
+static size_t kraken_candles_url(const char *base, const char *raw,
+                                 int64_t start_ms, int64_t end_ms, char *buf,
+                                 size_t size)
+{
+    char pair[3 * CS_VENUE_NAME_MAX + 1];
+
+    (void)end_ms;   /* Kraken serves the latest candles after `since` */
+    if (!kraken_rest_pair(raw, pair, sizeof pair)) {
+        return 0;
+    }
+    return cs_venue_url(buf, size, "%s/0/public/OHLC?pair=%s&interval=1"
+                        "&since=%lld", base, pair,
+                        (long long)(start_ms / 1000 - 1));
+}
+
+static const char *kraken_candle(const struct cs_json *js, int el,
+                                 int64_t *open_ms, int *close_tok,
+                                 bool *unfinished)
+{
+    int64_t secs;
+
+    if (js->toks[el].type != CS_JSON_ARRAY || js->toks[el].size < 5) {
+        return "OHLC: bad row";
+    }
+    if (!cs_json_int64(js, cs_json_at(js, el, 0), &secs) || secs <= 0
+        || secs > INT64_MAX / 1000) {
+        return "OHLC: bad time";
+    }
+    *open_ms = secs * 1000;
+    *close_tok = cs_json_at(js, el, 4);
+    *unfinished = false;
+    return NULL;
+}
+
+static const char *kraken_rest_candles(struct cs_venue_scratch *s,
+                                       const char *raw, const char *body,
+                                       size_t len, int64_t now_ns,
+                                       cs_venue_tick_fn fn, void *ctx)
+{
+    struct cs_json js;
+    const char *err = cs_venue_rest_body(s, &js, body, len);
+    int pair = -1;
+
+    if (err != NULL || (err = kraken_result(&js, &pair)) != NULL) {
+        return err;
+    }
+    return cs_venue_emit_candles(s, &js, pair, kraken_candle,
+                                 "OHLC: not a list", EXCHANGE, raw, now_ns,
+                                 fn, ctx);
+}
+
 /* v2 spells pairs "BTC/USD" (v1's XBT is BTC here): split at the '/'. */
 const struct cs_venue_ops cs_venue_kraken = {
     .name = EXCHANGE,
@@ -185,4 +342,8 @@ const struct cs_venue_ops cs_venue_kraken = {
     .compose_symbol = cs_venue_compose_slash,
     .parse = kraken_parse,
     .split_symbol = cs_venue_split_slash,
+    .rest_ticker_url = kraken_ticker_url,
+    .parse_rest_ticker = kraken_rest_ticker,
+    .rest_candles_url = kraken_candles_url,
+    .parse_rest_candles = kraken_rest_candles,
 };

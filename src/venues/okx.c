@@ -1,6 +1,7 @@
 /* OKX v5 public frames (tickers and trades pushes, event replies, the text
- * "pong") to normalised ticks, the split of "BTC-USDT" instrument ids, and
- * the v5 subscribe and ping messages and limits. */
+ * "pong") to normalised ticks, the split of "BTC-USDT" instrument ids, the
+ * v5 subscribe and ping messages and limits, and the REST ticker and
+ * candles. */
 #include "cryptosup/venue.h"
 
 #include <string.h>
@@ -153,6 +154,15 @@ static const struct cs_venue_wire okx_wire = {
     .max_lifetime_ms = 0,
     .default_channels = okx_default_channels,
     .all_channels = okx_all_channels,
+    /* REST (OKD "Get ticker", "Get candlesticks history"): 20 requests per
+     * 2 s per IP for each; we send at most 5 a second in all. */
+    .rest_url = "https://www.okx.com",
+    .rest_weight_per_s = 5,
+    .rest_weight_burst = 5,
+    .rest_ticker_weight = 1,
+    .rest_candles_weight = 1,
+    .rest_candles_per_page = 100,
+    .rest_candles_max_minutes = 0,
 };
 
 /* {"op":"subscribe","args":[{"channel":"tickers","instId":"BTC-USDT"},...]}
@@ -198,6 +208,129 @@ static size_t okx_ping(uint64_t *req_id, char *buf, size_t size)
     return cs_venue_ping_msg(NULL, buf, size, "ping", "");
 }
 
+/* ---- REST (OKD "Get ticker" and "Get candlesticks history",
+ * https://www.okx.com/docs-v5/en/#order-book-trading-market-data) ----
+ * - GET /api/v5/market/ticker?instId=I -> {"code":"0","msg":"",
+ *   "data":[{...the tickers channel's fields...}]}: read like a tickers
+ *   push (price last, bid bidPx, ask askPx, time ts).
+ * - GET /api/v5/market/history-candles?instId=I&bar=1m&after=&before=
+ *   &limit= -> data [[ts, o, h, l, c, vol, volCcy, volCcyQuote, confirm]],
+ *   newest first, all strings; `after` and `before` are exclusive bounds
+ *   in ms; confirm "0" marks the candle still open. history-candles (not
+ *   candles, which keeps only the latest 1440) so a 24 h window can be
+ *   filled with margin; at most 100 per request.
+ * - A code other than "0" is an error ("error reply"). */
+
+static bool okx_ok(const struct cs_json *js)
+{
+    int64_t code;
+
+    return js->toks[0].type == CS_JSON_OBJECT
+           && cs_json_int64(js, cs_json_get(js, 0, "code"), &code)
+           && code == 0;
+}
+
+static size_t okx_ticker_url(const char *base, const char *raw, char *buf,
+                             size_t size)
+{
+    char id[3 * CS_VENUE_NAME_MAX + 1];
+
+    if (!cs_venue_url_symbol(raw, id, sizeof id)) {
+        return 0;
+    }
+    return cs_venue_url(buf, size, "%s/api/v5/market/ticker?instId=%s", base,
+                        id);
+}
+
+static const char *okx_rest_ticker(struct cs_venue_scratch *s,
+                                   const char *raw, const char *body,
+                                   size_t len, int64_t recv_ns,
+                                   struct cs_tick *tick)
+{
+    struct cs_json js;
+    const char *err = cs_venue_rest_body(s, &js, body, len);
+    struct cs_tick t;
+    int el;
+
+    if (err != NULL) {
+        return err;
+    }
+    if (!okx_ok(&js)) {
+        return js.toks[0].type == CS_JSON_OBJECT ? "error reply"
+                                                 : "ticker: not an object";
+    }
+    el = cs_json_at(&js, cs_json_get(&js, 0, "data"), 0);
+    if (el < 0 || js.toks[el].type != CS_JSON_OBJECT) {
+        return "ticker: bad data";
+    }
+    if (!cs_json_str_eq(&js, cs_json_get(&js, el, "instId"), raw)) {
+        return "ticker: wrong symbol";
+    }
+    cs_venue_tick_init(&t, EXCHANGE, recv_ns);
+    t.kind = CS_TICK_TICKER;
+    if ((err = cs_venue_fill(&tickers_layout, &js, el, &t)) != NULL) {
+        return err;
+    }
+    t.raw_symbol.ptr = raw;
+    t.raw_symbol.len = strlen(raw);
+    *tick = t;
+    return NULL;
+}
+
+static size_t okx_candles_url(const char *base, const char *raw,
+                              int64_t start_ms, int64_t end_ms, char *buf,
+                              size_t size)
+{
+    char id[3 * CS_VENUE_NAME_MAX + 1];
+
+    if (!cs_venue_url_symbol(raw, id, sizeof id)) {
+        return 0;
+    }
+    return cs_venue_url(buf, size, "%s/api/v5/market/history-candles?"
+                        "instId=%s&bar=1m&after=%lld&before=%lld&limit=%lld",
+                        base, id, (long long)end_ms, (long long)(start_ms - 1),
+                        (long long)cs_venue_candle_count(start_ms, end_ms,
+                                                         100));
+}
+
+static const char *okx_candle(const struct cs_json *js, int el,
+                              int64_t *open_ms, int *close_tok,
+                              bool *unfinished)
+{
+    int confirm;
+
+    if (js->toks[el].type != CS_JSON_ARRAY || js->toks[el].size < 5) {
+        return "candles: bad row";
+    }
+    if (!cs_json_int64(js, cs_json_at(js, el, 0), open_ms)) {
+        return "candles: bad ts";
+    }
+    *close_tok = cs_json_at(js, el, 4);
+    confirm = cs_json_at(js, el, 8);
+    *unfinished = confirm >= 0 && cs_json_str_eq(js, confirm, "0");
+    return NULL;
+}
+
+static const char *okx_rest_candles(struct cs_venue_scratch *s,
+                                    const char *raw, const char *body,
+                                    size_t len, int64_t now_ns,
+                                    cs_venue_tick_fn fn, void *ctx)
+{
+    struct cs_json js;
+    const char *err = cs_venue_rest_body(s, &js, body, len);
+
+    if (err != NULL) {
+        return err;
+    }
+    if (!okx_ok(&js)) {
+        return js.toks[0].type == CS_JSON_OBJECT ? "error reply"
+                                                 : "candles: not an object";
+    }
+    return cs_venue_emit_candles(s, &js, cs_json_get(&js, 0, "data"),
+                                 okx_candle, "candles: bad data", EXCHANGE,
+                                 raw, now_ns, fn, ctx);
+}
+
 /* Spot "BTC-USDT" splits at its one '-'; see above for futures/swaps. */
 const struct cs_venue_ops cs_venue_okx = {
     .name = EXCHANGE,
@@ -207,4 +340,8 @@ const struct cs_venue_ops cs_venue_okx = {
     .compose_symbol = cs_venue_compose_dash,
     .parse = okx_parse,
     .split_symbol = cs_venue_split_dash,
+    .rest_ticker_url = okx_ticker_url,
+    .parse_rest_ticker = okx_rest_ticker,
+    .rest_candles_url = okx_candles_url,
+    .parse_rest_candles = okx_rest_candles,
 };

@@ -1,8 +1,10 @@
 /* The venue registry, the per-connection scratch (token areas, plus what a
  * venue remembers between frames), and what the venue files share:
- * filling cs_parse_out, reading fields, symbols, client messages. */
+ * filling cs_parse_out, reading fields, symbols, client messages, REST
+ * URLs and candles. */
 #include "cryptosup/venue.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -770,4 +772,222 @@ size_t cs_venue_ping_msg(uint64_t *req_id, char *buf, size_t size,
         ++*req_id;
     }
     return (size_t)n;
+}
+
+/* ---- REST ---- */
+
+size_t cs_venue_url(char *buf, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(buf, size, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= size) {
+        if (size > 0) {
+            buf[0] = '\0';
+        }
+        return 0;
+    }
+    return (size_t)n;
+}
+
+bool cs_venue_url_symbol(const char *raw, char *out, size_t size)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t pos = 0;
+
+    if (!cs_venue_name_ok(raw)) {
+        return false;
+    }
+    for (const char *c = raw; *c != '\0'; c++) {
+        unsigned char ch = (unsigned char)*c;
+        bool plain = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z')
+                     || (ch >= '0' && ch <= '9') || ch == '-' || ch == '.'
+                     || ch == '_' || ch == '~';
+        if (pos + (plain ? 1 : 3) >= size) {
+            return false;
+        }
+        if (plain) {
+            out[pos++] = (char)ch;
+        } else {
+            out[pos++] = '%';
+            out[pos++] = hex[ch >> 4];
+            out[pos++] = hex[ch & 15];
+        }
+    }
+    out[pos] = '\0';
+    return true;
+}
+
+int64_t cs_venue_candle_count(int64_t start_ms, int64_t end_ms, int64_t cap)
+{
+    int64_t n = (end_ms - start_ms + 59999) / 60000;
+
+    return n < 1 ? 1 : n > cap ? cap : n;
+}
+
+/* One element of a candles array, re-parsed alone when the body parse
+ * skipped it, read by the venue; the tick goes to fn unless the candle
+ * is still open at now_ns. */
+static const char *emit_candle(struct cs_venue_scratch *s,
+                               const struct cs_json *js, int el,
+                               cs_venue_candle_fn read, const char *exchange,
+                               const char *raw_symbol, int64_t now_ns,
+                               cs_venue_tick_fn fn, void *ctx)
+{
+    struct cs_json sub;
+    const struct cs_json *ejs;
+    int etok, close_tok = -1;
+    int64_t open_ms = 0;
+    bool unfinished = false;
+    struct cs_tick t;
+    const char *err;
+
+    if (!cs_venue_unskip(s, js, el, &sub, &ejs, &etok)) {
+        return "too many JSON tokens";
+    }
+    if ((err = read(ejs, etok, &open_ms, &close_tok, &unfinished)) != NULL) {
+        return err;
+    }
+    if (open_ms <= 0 || open_ms > INT64_MAX / CS_NS_PER_MS - 60000) {
+        return "candle: bad open time";
+    }
+    cs_venue_tick_init(&t, exchange, now_ns);
+    t.kind = CS_TICK_TRADE;
+    t.raw_symbol.ptr = raw_symbol;
+    t.raw_symbol.len = strlen(raw_symbol);
+    t.ts_ns = (open_ms + 59999) * CS_NS_PER_MS;
+    if (cs_venue_decimal(ejs, close_tok, true, &t.price, &t.price_text)
+        != CS_VENUE_FIELD_OK) {
+        return "candle: bad close";
+    }
+    t.has_price = true;
+    if (!unfinished && t.ts_ns <= now_ns) {
+        fn(ctx, &t);
+    }
+    return NULL;
+}
+
+/* Open time of element `el` (for the order check), or 0. */
+static int64_t candle_open(struct cs_venue_scratch *s,
+                           const struct cs_json *js, int el,
+                           cs_venue_candle_fn read)
+{
+    struct cs_json sub;
+    const struct cs_json *ejs;
+    int etok, close_tok;
+    int64_t open_ms = 0;
+    bool unfinished;
+
+    if (!cs_venue_unskip(s, js, el, &sub, &ejs, &etok)
+        || read(ejs, etok, &open_ms, &close_tok, &unfinished) != NULL) {
+        return 0;
+    }
+    return open_ms;
+}
+
+const char *cs_venue_emit_candles(struct cs_venue_scratch *s,
+                                  const struct cs_json *js, int arr,
+                                  cs_venue_candle_fn read,
+                                  const char *bad_list, const char *exchange,
+                                  const char *raw_symbol, int64_t now_ns,
+                                  cs_venue_tick_fn fn, void *ctx)
+{
+    int els[CS_VENUE_MAX_CANDLES];
+    struct cs_json sub;
+    const struct cs_json *ajs;
+    int atok;
+    uint32_t n, child;
+    bool newest_first;
+
+    if (arr < 0 || js->toks[arr].type != CS_JSON_ARRAY) {
+        return bad_list;
+    }
+    /* The whole array in one area, so its elements stay addressable. */
+    if (!cs_venue_unskip(s, js, arr, &sub, &ajs, &atok)) {
+        return "too many JSON tokens";
+    }
+    n = ajs->toks[atok].size;
+    if (n > CS_VENUE_MAX_CANDLES) {
+        return "too many candles";
+    }
+    child = (uint32_t)atok + 1;
+    for (uint32_t i = 0; i < n; i++) {
+        els[i] = (int)child;
+        child = ajs->toks[child].next;
+    }
+    /* Venues list newest first or oldest first; the ticks go out oldest
+     * first either way. An element re-parsed alone uses the element area,
+     * which only a skipped array already occupies: then none is skipped. */
+    newest_first = n > 1 && candle_open(s, ajs, els[0], read)
+                            > candle_open(s, ajs, els[n - 1], read);
+    for (uint32_t i = 0; i < n; i++) {
+        int el = els[newest_first ? n - 1 - i : i];
+        const char *err = emit_candle(s, ajs, el, read, exchange, raw_symbol,
+                                      now_ns, fn, ctx);
+        if (err != NULL) {
+            return err;
+        }
+    }
+    return NULL;
+}
+
+const char *cs_venue_rest_tick(const struct cs_json *js, int price, int bid,
+                               int ask, const char *exchange,
+                               const char *raw_symbol, int64_t recv_ns,
+                               struct cs_tick *t)
+{
+    struct cs_tick tick;
+    const char *err;
+
+    cs_venue_tick_init(&tick, exchange, recv_ns);
+    tick.kind = CS_TICK_TICKER;
+    tick.raw_symbol.ptr = raw_symbol;
+    tick.raw_symbol.len = strlen(raw_symbol);
+    err = cs_venue_take_decimal(js, price, true, CS_VENUE_NUM_PRICE,
+                                &tick.price, &tick.price_text,
+                                &tick.has_price, "ticker: missing price",
+                                "ticker: bad price");
+    if (err == NULL) {
+        err = cs_venue_take_decimal(js, bid, false, CS_VENUE_NUM_SIDE,
+                                    &tick.bid, &tick.bid_text, &tick.has_bid,
+                                    NULL, "ticker: bad bid");
+    }
+    if (err == NULL) {
+        err = cs_venue_take_decimal(js, ask, false, CS_VENUE_NUM_SIDE,
+                                    &tick.ask, &tick.ask_text, &tick.has_ask,
+                                    NULL, "ticker: bad ask");
+    }
+    if (err == NULL) {
+        *t = tick;
+    }
+    return err;
+}
+
+bool cs_venue_rest_symbol_ok(const struct cs_json *js, int tok,
+                             const char *raw_symbol)
+{
+    return tok < 0 || cs_json_str_eq(js, tok, raw_symbol);
+}
+
+const char *cs_venue_rest_body(struct cs_venue_scratch *s, struct cs_json *js,
+                               const char *body, size_t len)
+{
+    static const unsigned depths[] = { 0, 2, 1 };
+    enum cs_json_status st = CS_JSON_ETOOMANY;
+
+    for (size_t i = 0; i < 3 && st == CS_JSON_ETOOMANY; i++) {
+        st = cs_venue_scratch_parse(s, CS_VENUE_AREA_FRAME, js, body, len,
+                                    depths[i]);
+    }
+    switch (st) {
+    case CS_JSON_OK: return NULL;
+    case CS_JSON_ETRUNC: return "truncated JSON";
+    case CS_JSON_ETOOMANY: return "too many JSON tokens";
+    case CS_JSON_EDEPTH: return "JSON nested too deeply";
+    case CS_JSON_ESYNTAX: break;
+    }
+    return "not JSON";
 }

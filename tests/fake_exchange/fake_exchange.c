@@ -192,7 +192,7 @@ static void usage(FILE *fp)
         "  --heartbeat-ms N         Coinbase/Kraken heartbeat period (1000)\n"
         "  --max-conn-age S         close connections older than S (0 off)\n"
         "  --subscribe-timeout-ms N close unsubscribed conns (default per venue)\n"
-        "  --max-queue-bytes N      per-connection send queue (32 MiB)\n"
+        "  --max-queue-bytes N      per-connection send queue (8 MiB)\n"
         "  --enforce-rate-limit     close Binance conns over 5 messages/s\n"
         "  --exit-after S           stop after S seconds (default 600; 0 off)\n"
         "  --ready-file PATH        write {\"port\":..,\"control_port\":..} when up\n"
@@ -262,7 +262,7 @@ static int parse_args(int argc, char **argv, struct fx_options *o)
     o->heartbeat_ms = 1000;
     o->subscribe_timeout_ms = -1;
     o->exit_after_s = 600;
-    o->max_queue_bytes = 32 * 1024 * 1024;
+    o->max_queue_bytes = 8 * 1024 * 1024;
     o->log_level = FX_INFO;
 
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -478,7 +478,8 @@ int main(int argc, char **argv)
                    | (s->opt.tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0);
     info.port = CONTEXT_PORT_NO_LISTEN;
     info.user = s;
-    info.max_http_header_data = 8192;
+    info.max_http_header_data = 8192;  /* long Binance stream lists */
+    info.max_http_header_pool = 64;    /* slow REST replies hold one each */
     s->ctx = lws_create_context(&info);
     if (!s->ctx) {
         fx_log(FX_ERROR, "fake", "lws_create_context failed");
@@ -493,12 +494,15 @@ int main(int argc, char **argv)
     info.vhost_name = "exchange";
     info.alpn = "http/1.1";
     if (s->opt.tls) {
+        /* lws only sets up a vhost's TLS when the vhost info asks too */
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
         info.ssl_cert_filepath = s->opt.cert;
         info.ssl_private_key_filepath = s->opt.key;
     }
     s->vh_main = lws_create_vhost(s->ctx, &info);
     if (!s->vh_main) {
-        fx_log(FX_ERROR, "fake", "cannot listen on 127.0.0.1:%d", s->opt.port);
+        fx_log(FX_ERROR, "fake", "cannot set up the listener on 127.0.0.1:%d",
+               s->opt.port);
         goto out;
     }
     s->port = lws_get_vhost_listen_port(s->vh_main);

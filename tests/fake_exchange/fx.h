@@ -142,7 +142,7 @@ struct fx_conn {
     struct lws *wsi;            /* NULL once closed */
     unsigned id;
     enum fx_venue_id venue;
-    char path[2048];            /* URI with query */
+    char path[8192];            /* URI with query (lws header limit) */
     bool tls, open;
     int64_t opened_us, closed_us;       /* monotonic */
     int64_t opened_ms;                  /* Unix ms */
@@ -152,7 +152,7 @@ struct fx_conn {
     uint64_t kraken_conn_id;
 
     struct fx_sub *subs;
-    size_t nsubs;
+    size_t nsubs, cap_subs;
     bool subscribed;            /* ever had a subscription */
     bool combined;              /* Binance combined envelope */
 
@@ -185,7 +185,8 @@ struct fx_conn {
 
     /* keepalive */
     int64_t next_ping_us, ping_sent_us, last_pong_us;
-    bool awaiting_pong;
+    int64_t pong_deadline_us;   /* 0: none */
+    bool awaiting_pong, pong_close;     /* close when the deadline passes */
     char ping_payload[32];
     unsigned ping_seq;
     uint64_t pings_sent, pongs_received, pongs_matched, pings_unanswered;
@@ -372,7 +373,11 @@ struct fx_sub *fx_conn_add_sub(struct fx_conn *c, const char *channel,
                                const char *symbol, const char *raw);
 bool fx_conn_del_sub(struct fx_conn *c, const char *channel,
                      const char *symbol);
-void fx_conn_send_ping(struct fx_conn *c);
+/* A WebSocket ping that expects its pong within timeout_ms (0: no
+ * deadline); when it does not come the ping counts as unanswered and, with
+ * close_on_timeout, the connection is closed (1008). */
+void fx_conn_send_ping(struct fx_conn *c, int64_t timeout_ms,
+                       bool close_on_timeout);
 /* Apply a fault now; returns false with *err set when it does not fit. */
 bool fx_fault_apply(struct fx_conn *c, const struct fx_fault *f,
                     const char **err);

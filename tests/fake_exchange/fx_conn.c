@@ -262,8 +262,9 @@ struct fx_sub *fx_conn_add_sub(struct fx_conn *c, const char *channel,
     if (c->nsubs >= FX_MAX_SUBS) {
         return NULL;
     }
-    if (!c->subs) {
-        c->subs = fx_xcalloc(FX_MAX_SUBS, sizeof *c->subs);
+    if (c->nsubs == c->cap_subs) {
+        c->cap_subs = c->cap_subs ? c->cap_subs * 2 : 16;
+        c->subs = fx_xrealloc(c->subs, c->cap_subs * sizeof *c->subs);
     }
     sub = &c->subs[c->nsubs++];
     memset(sub, 0, sizeof *sub);
@@ -332,8 +333,11 @@ void fx_conn_subscribed(struct fx_conn *c)
 
 /* ---- keepalive ---- */
 
-void fx_conn_send_ping(struct fx_conn *c)
+void fx_conn_send_ping(struct fx_conn *c, int64_t timeout_ms,
+                       bool close_on_timeout)
 {
+    int64_t now = fx_now_us();
+    int64_t deadline = timeout_ms > 0 ? now + timeout_ms * 1000 : 0;
     struct fx_out *o;
     int n;
 
@@ -341,7 +345,12 @@ void fx_conn_send_ping(struct fx_conn *c)
         return;
     }
     if (c->awaiting_pong) {
+        /* the previous ping stays unanswered; its deadline still holds */
         c->pings_unanswered++;
+        if (c->pong_deadline_us && (!deadline || c->pong_deadline_us < deadline)) {
+            deadline = c->pong_deadline_us;
+        }
+        close_on_timeout = close_on_timeout || c->pong_close;
     }
     if (c->venue == FX_BINANCE) {
         n = snprintf(c->ping_payload, sizeof c->ping_payload, "%lld",
@@ -353,7 +362,9 @@ void fx_conn_send_ping(struct fx_conn *c)
     o = out_new(FX_OUT_PING, c->ping_payload, (size_t)n, false);
     out_push(c, o, false);
     c->awaiting_pong = true;
-    c->ping_sent_us = fx_now_us();
+    c->ping_sent_us = now;
+    c->pong_deadline_us = deadline;
+    c->pong_close = close_on_timeout;
     c->pings_sent++;
 }
 
@@ -412,6 +423,9 @@ static void resume(struct fx_conn *c)
     c->base_us += paused;
     if (c->awaiting_pong) {
         c->ping_sent_us += paused;
+        if (c->pong_deadline_us) {
+            c->pong_deadline_us += paused;
+        }
     }
     c->next_ping_us += paused;
     c->next_hb_us = now;
@@ -489,8 +503,12 @@ bool fx_fault_apply(struct fx_conn *c, const struct fx_fault *f,
         memset(big, 'x', n);
         memcpy(big, "{\"pad\":\"", 8);
         memcpy(big + n - 2, "\"}", 2);
-        fx_send(c, big, n, false);
+        bool queued = fx_send(c, big, n, false);
         free(big);
+        if (!queued) {
+            *err = "send queue full";
+            return false;
+        }
         break;
     }
     case FX_F_BINARY: {
@@ -499,7 +517,8 @@ bool fx_fault_apply(struct fx_conn *c, const struct fx_fault *f,
         break;
     }
     case FX_F_PING:
-        fx_conn_send_ping(c);
+        fx_conn_send_ping(c, f->duration_ms > 0 ? f->duration_ms : 5000,
+                          f->code != 0);
         break;
     case FX_F_SERVER_SHUTDOWN:
     case FX_F_NOTICE:
@@ -646,7 +665,7 @@ void fx_faults_clear(struct fx_server *s)
 
 static void uri_with_args(struct lws *wsi, char *buf, size_t size)
 {
-    char frag[1024];
+    char frag[8192];
     size_t used;
     int n;
 
@@ -662,13 +681,16 @@ static void uri_with_args(struct lws *wsi, char *buf, size_t size)
             break;
         }
         used = strlen(buf);
-        snprintf(buf + used, size - used, "%c%s", i ? '&' : '?', frag);
+        if (used + 1 + strlen(frag) < size) {    /* whole arguments only */
+            buf[used] = i ? '&' : '?';
+            memcpy(buf + used + 1, frag, strlen(frag) + 1);
+        }
     }
 }
 
 static int ws_filter(struct fx_server *s, struct lws *wsi)
 {
-    char path[2048];
+    char path[8192];
     struct fx_fault f;
     int v;
 
@@ -677,17 +699,20 @@ static int ws_filter(struct fx_server *s, struct lws *wsi)
     if (v < 0) {
         fx_log(FX_WARN, "fake.ws", "refused WebSocket on unknown path %s",
                path);
+        lws_return_http_status(wsi, 404, NULL);
         return 1;
     }
     if (s->nconns >= FX_MAX_CONNS) {
         fx_log(FX_WARN, "fake.ws", "refused: %d connections open",
                FX_MAX_CONNS);
+        lws_return_http_status(wsi, 503, NULL);
         return 1;
     }
     if (fx_armed_take(s, v, FX_F_REJECT, &f)) {
         s->rejected_total[v]++;
-        fx_log(FX_INFO, "fake.fault", "%s: rejected a handshake (fault)",
-               fx_venue_names[v]);
+        fx_log(FX_INFO, "fake.fault", "%s: rejected a handshake (fault, %d)",
+               fx_venue_names[v], f.code ? f.code : 503);
+        lws_return_http_status(wsi, f.code ? (unsigned)f.code : 503, NULL);
         return 1;
     }
     return 0;
@@ -1072,20 +1097,17 @@ static void conn_tick(struct fx_conn *c, int64_t now)
         fx_conn_close(c, 1008, "no subscription", "subscribe-timeout");
         return;
     }
-    if (c->awaiting_pong) {
-        int64_t limit = o->pong_timeout_ms > 0 ? o->pong_timeout_ms : 10000;
-        if (now - c->ping_sent_us >= limit * 1000) {
-            c->awaiting_pong = false;
-            c->pings_unanswered++;
-            if (c->venue == FX_BINANCE && o->pong_timeout_ms > 0) {
-                fx_conn_close(c, 1008, "pong timeout", "pong-timeout");
-                return;
-            }
+    if (c->awaiting_pong && c->pong_deadline_us && now >= c->pong_deadline_us) {
+        c->awaiting_pong = false;
+        c->pings_unanswered++;
+        if (c->pong_close) {
+            fx_conn_close(c, 1008, "pong timeout", "pong-timeout");
+            return;
         }
     }
     if (c->venue == FX_BINANCE && o->ping_interval_ms > 0
         && now >= c->next_ping_us) {
-        fx_conn_send_ping(c);
+        fx_conn_send_ping(c, o->pong_timeout_ms, o->pong_timeout_ms > 0);
         c->next_ping_us += o->ping_interval_ms * 1000;
         if (c->next_ping_us < now) {
             c->next_ping_us = now + o->ping_interval_ms * 1000;

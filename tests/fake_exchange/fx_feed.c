@@ -78,7 +78,7 @@ static int add_name(char names[][FX_SYM_LEN], int *n, int max,
     if (*n >= max || strlen(name) >= FX_SYM_LEN) {
         return -1;
     }
-    snprintf(names[*n], FX_SYM_LEN, "%s", name);
+    memcpy(names[*n], name, strlen(name) + 1);     /* length checked above */
     return (*n)++;
 }
 
@@ -92,7 +92,7 @@ static int add_channel(struct fx_feed *f, const char *name)
     if (f->nchannels >= FX_FEED_CHANNELS || strlen(name) >= FX_CHAN_LEN) {
         return -1;
     }
-    snprintf(f->channels[f->nchannels], FX_CHAN_LEN, "%s", name);
+    memcpy(f->channels[f->nchannels], name, strlen(name) + 1);
     return f->nchannels++;
 }
 

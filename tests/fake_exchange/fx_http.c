@@ -191,7 +191,10 @@ static void uri_of(struct lws *wsi, const struct fx_http *h, char *buf,
             break;
         }
         used = strlen(buf);
-        snprintf(buf + used, size - used, "%c%s", i ? '&' : '?', frag);
+        if (used + 1 + strlen(frag) < size) {    /* whole arguments only */
+            buf[used] = i ? '&' : '?';
+            memcpy(buf + used + 1, frag, strlen(frag) + 1);
+        }
     }
 }
 
@@ -359,7 +362,7 @@ static bool binance_symbol_ok(const char *s)
 static void binance_price_obj(struct fx_server *s, struct fx_str *out,
                               const char *sym)
 {
-    char px[40];
+    char px[48];
 
     fmt_units(px, sizeof px, base_units(s, FX_BINANCE, sym, 8), 8);
     fx_str_adds(out, "{\"symbol\":");
@@ -482,7 +485,7 @@ static void rest_binance(struct fx_http *h, struct lws *wsi, const char *sub,
         fx_str_adds(&out, "[");
         for (int64_t i = 0; i < limit; i++) {
             int64_t idx = first + i, o, hi, lo, c;
-            char so[32], sh[32], sl[32], sc[32];
+            char so[48], sh[48], sl[48], sc[48];
             bar(base, idx, &o, &hi, &lo, &c);
             fmt_units(so, sizeof so, o, 8);
             fmt_units(sh, sizeof sh, hi, 8);
@@ -577,7 +580,7 @@ static void rest_coinbase(struct fx_http *h, struct lws *wsi, const char *sub,
         cJSON *j = t->n ? cJSON_ParseWithLength(t->frames[0].text, t->frames[0].len)
                         : NULL;
         const cJSON *tr;
-        char px[40], bid[40], ask[40], lim[16];
+        char px[48], bid[48], ask[48], lim[16];
         int64_t base = base_units(s, FX_COINBASE, product, 2);
         int limit = arg(wsi, "limit", lim, sizeof lim) ? atoi(lim) : 0;
         if (!j) {
@@ -626,7 +629,7 @@ static void rest_coinbase(struct fx_http *h, struct lws *wsi, const char *sub,
         fx_str_adds(&out, "{\"candles\":[");
         for (int64_t i = 0, idx = end / gs; i < n; i++, idx--) {
             int64_t o, hi, lo, c;
-            char so[32], sh[32], sl[32], sc[32];
+            char so[48], sh[48], sl[48], sc[48];
             bar(base, idx, &o, &hi, &lo, &c);
             fmt_units(so, sizeof so, o, 2);
             fmt_units(sh, sizeof sh, hi, 2);
@@ -982,7 +985,7 @@ static cJSON *conn_json(const struct fx_conn *c, bool messages, int64_t now)
                             ? (double)(now - c->last_pong_us) / 1000 : -1);
     cJSON_AddNumberToObject(o, "app_pings", (double)c->app_pings);
     cJSON_AddNumberToObject(o, "app_pongs", (double)c->app_pongs);
-    cJSON_AddNumberToObject(o, "heartbeats", (double)c->hb_counter);
+    cJSON_AddNumberToObject(o, "heartbeat_counter", (double)c->hb_counter);
     cJSON_AddNumberToObject(o, "sequence_num", (double)c->seq_num);
     cJSON_AddBoolToObject(o, "stalled", c->stalled);
     cJSON_AddBoolToObject(o, "mute_pongs", c->mute_pongs);
@@ -1151,8 +1154,8 @@ bool fx_fault_parse(const char *json, size_t len, struct fx_fault *f,
         snprintf(f->reason, sizeof f->reason, "%s", it->valuestring);
     }
     f->rst = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "rst"));
-    if (f->bytes > 64u * 1024 * 1024) {
-        *err = "bytes: at most 64 MiB";
+    if (f->bytes > 16u * 1024 * 1024) {
+        *err = "bytes: at most 16 MiB";
         goto out;
     }
     if (f->kind == FX_F_CLOSE_CODE && f->code
@@ -1360,7 +1363,11 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason,
         h->method = lws_http_get_uri_and_method(wsi, &uri, &ulen);
         snprintf(h->path, sizeof h->path, "%s", in ? (const char *)in : "/");
         if (h->method == LWSHUMETH_POST) {
-            return 0;   /* wait for the body */
+            char cl[32] = "";
+            if (lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0
+                && atoll(cl) > 0) {
+                return 0;   /* wait for the body */
+            }
         }
         if (control) {
             control_request(h, wsi);

@@ -208,7 +208,7 @@ static bool binance_add(struct fx_conn *c, const char *name)
  * /binance/stream?streams=<s>/<s>. */
 static void binance_opened(struct fx_conn *c)
 {
-    char list[512] = "";
+    char list[sizeof c->path] = "";
     const char *q = strchr(c->path, '?');
     size_t plen = q ? (size_t)(q - c->path) : strlen(c->path);
     bool any = false;
@@ -549,6 +549,12 @@ static void binance_synth(struct fx_conn *c)
                     cJSON_ReplaceItemInObjectCaseSensitive(
                         j, *key, cJSON_CreateString(price));
                 }
+            }
+            if (cJSON_GetObjectItemCaseSensitive(j, "p")) {
+                cJSON_ReplaceItemInObjectCaseSensitive(j, "p",
+                                                       cJSON_CreateString("0.00000000"));
+                cJSON_ReplaceItemInObjectCaseSensitive(j, "P",
+                                                       cJSON_CreateString("0.000"));
             }
             if (cJSON_GetObjectItemCaseSensitive(j, "b")) {
                 cJSON_ReplaceItemInObjectCaseSensitive(
@@ -1056,15 +1062,21 @@ static void kraken_ticker(struct fx_conn *c, const char *symbol, bool snapshot,
     long long phase = (long long)(k % 40), zig = phase < 20 ? phase : 40 - phase;
     long long bid = 10594420 + zig * 50 - 500;    /* cents */
 
+    iso_now(ts, sizeof ts, 6);
     if (snapshot && tpl->n > 0) {
         struct fx_str tmp = { 0 };
+        char *at;
         fx_subst_symbol(tpl->frames[0].text, tpl->frames[0].len, "BTC/USD",
                         symbol, &tmp);
+        /* the documented example's time becomes now (same length) */
+        at = strstr(tmp.p, "\"timestamp\":\"");
+        if (at && strlen(at + 13) >= strlen(ts) + 1) {
+            memcpy(at + 13, ts, strlen(ts));
+        }
         fx_send(c, tmp.p, tmp.len, true);
         fx_str_free(&tmp);
         return;
     }
-    iso_now(ts, sizeof ts, 6);
     fx_str_adds(&s, "{\"channel\":\"ticker\",\"type\":\"update\",\"data\":"
                 "[{\"symbol\":");
     fx_str_add_json(&s, symbol);

@@ -57,4 +57,10 @@ size_t cs_connectors_count(const struct cs_connectors *c);
 const struct cs_exchange_stats *cs_connectors_stats(
     const struct cs_connectors *c, size_t i);
 
+/* Register per-exchange connection metrics with a registry; unregister
+ * before freeing the connectors. */
+struct cs_metrics;
+void cs_connectors_register_metrics(struct cs_connectors *c,
+                                    struct cs_metrics *m);
+
 #endif

@@ -43,6 +43,9 @@ struct cs_engine_stats {
     uint64_t alerts_fired, alerts_suppressed, alerts_resolved;
     uint64_t alerts_queue_dropped;
     uint64_t reloads_ok, reloads_failed;
+    bool last_reload_ok;              /* the newest load or reload worked */
+    int64_t last_reload_success_ns;   /* wall time of the newest success */
+    uint64_t ticks_by_venue[8];       /* index in cs_venue_all() */
     uint64_t emit_errors;
 };
 
@@ -89,6 +92,11 @@ size_t cs_engine_window_bytes(const struct cs_engine *e);
  * of up to `max_instruments` instruments (round robin). Returns bytes
  * freed. */
 size_t cs_engine_maintain(struct cs_engine *e, size_t max_instruments);
+
+/* Register the engine's metrics (frames, ticks, rules, alerts, reloads,
+ * latest prices) with a registry; unregister before freeing the engine. */
+struct cs_metrics;
+void cs_engine_register_metrics(struct cs_engine *e, struct cs_metrics *m);
 
 /* Reload from config path (NULL: defaults): load, validate, swap. On
  * failure keeps the running set, logs every error, returns the error. */

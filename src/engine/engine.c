@@ -75,6 +75,8 @@ struct cs_engine *cs_engine_new(struct cs_config *cfg, struct cs_ruleset *rs,
     collect_windows(cfg, rs, windows, &nwindows);
     e->instruments = cs_instruments_new(cfg, rs, windows, nwindows);
     cs_jsonw_init(&e->out);
+    e->stats.last_reload_ok = true;
+    e->stats.last_reload_success_ns = cs_time_now_ns();
     return e;
 }
 
@@ -520,6 +522,10 @@ void cs_engine_tick(struct cs_engine *e, const struct cs_tick *tick)
     }
     inst->has_last = true;
     inst->last_ts_ns = ts_ns;
+    inst->last_price = price;
+    if (inst->venue_index < 8) {
+        e->stats.ticks_by_venue[inst->venue_index]++;
+    }
     if (ts_ns > e->now_ns) {
         e->now_ns = ts_ns;
     }
@@ -612,6 +618,11 @@ const struct cs_parse_out *cs_engine_frame(struct cs_engine *e,
         cs_engine_tick(e, &p->ticks[i]);
     }
     return p;
+}
+
+struct cs_instruments *cs_engine_instruments(struct cs_engine *e)
+{
+    return e->instruments;
 }
 
 size_t cs_engine_maintain(struct cs_engine *e, size_t max_instruments)
@@ -717,6 +728,7 @@ enum cs_err cs_engine_reload(struct cs_engine *e, const char *config_path)
     if (err != CS_OK) {
         cs_config_free(cfg);
         e->stats.reloads_failed++;
+        e->stats.last_reload_ok = false;
         cs_log_error("lua.reload", "reload failed; keeping the running "
                      "config and %zu rules", cs_ruleset_count(e->rules));
         return err;
@@ -724,6 +736,8 @@ enum cs_err cs_engine_reload(struct cs_engine *e, const char *config_path)
     cs_log_set_level(cfg->log_level);
     cs_engine_swap(e, cfg, rs);
     e->stats.reloads_ok++;
+    e->stats.last_reload_ok = true;
+    e->stats.last_reload_success_ns = cs_time_now_ns();
     cs_log_info("lua.reload", "reloaded: %zu rules, %zu exchanges",
                 cs_ruleset_count(rs), cfg->nexchanges);
     return CS_OK;

@@ -266,6 +266,11 @@ static struct cs_instrument *create(struct cs_instruments *t,
     inst = cs_xcalloc(1, sizeof *inst);
     inst->venue = cs_venue_find(tick->exchange);
     cs_require(inst->venue != NULL);
+    for (const struct cs_venue_ops *const *v = cs_venue_all(); *v; v++) {
+        if (*v == inst->venue) {
+            inst->venue_index = (unsigned)(v - cs_venue_all());
+        }
+    }
     memcpy(inst->raw, tick->raw_symbol.ptr, tick->raw_symbol.len);
     normalise(t->cfg, inst);
     inst->watched = is_watched(t->cfg, inst);

@@ -20,6 +20,7 @@
 
 struct cs_instrument {
     const struct cs_venue_ops *venue;
+    unsigned venue_index;           /* in cs_venue_all(), for counters */
     char raw[CS_SYMBOL_MAX];        /* venue spelling, as received */
     char symbol[CS_SYMBOL_MAX];     /* BASE/QUOTE */
     bool watched;                   /* passes the config's symbol lists */
@@ -30,6 +31,7 @@ struct cs_instrument {
     size_t nrules;
     bool has_last;
     int64_t last_ts_ns;             /* newest accepted tick */
+    struct cs_decimal last_price;   /* newest series price */
     bool has_trades;                /* trades/tickers seen: quotes no longer
                                        feed the series */
     uint64_t last_seq[CS_SEQ_SERIES];   /* per sequence series */
@@ -73,6 +75,9 @@ struct cs_instrument *cs_instruments_at(struct cs_instruments *t, size_t i);
 /* Compact the windows of the next `max_items` instruments (round robin),
  * off the tick path. Returns bytes freed. */
 size_t cs_instruments_compact(struct cs_instruments *t, size_t max_items);
+
+/* The engine's table (engine.c), for its metrics collector. */
+struct cs_instruments *cs_engine_instruments(struct cs_engine *e);
 
 size_t cs_instruments_window_bytes(const struct cs_instruments *t);
 size_t cs_instruments_count(const struct cs_instruments *t);

@@ -41,6 +41,8 @@ struct cs_engine_stats {
     uint64_t instruments_refused; /* past max_instruments */
     uint64_t rule_evaluations;
     uint64_t alerts_fired, alerts_suppressed, alerts_resolved;
+    uint64_t alerts_held_in_warmup;   /* transitions during warm-up, not
+                                         notified */
     uint64_t alerts_queue_dropped;
     uint64_t reloads_ok, reloads_failed;
     bool last_reload_ok;              /* the newest load or reload worked */
@@ -66,6 +68,12 @@ const struct cs_parse_out *cs_engine_frame(struct cs_engine *e, const struct cs_
 
 /* Process one already-normalised tick (benchmarks, tests). */
 void cs_engine_tick(struct cs_engine *e, const struct cs_tick *tick);
+
+/* A historical tick from warm-up (candles fetched at start): it fills the
+ * windows and moves alert state, but notifies nobody. A condition still
+ * holding when live ticks arrive is notified then, once; one that held
+ * only in history ends silently. */
+void cs_engine_warm_tick(struct cs_engine *e, const struct cs_tick *tick);
 
 /* A gap on every instrument of an exchange (raw_symbol NULL) or on one:
  * its windows are marked gapped at data time ts_ns and the on_gap handlers

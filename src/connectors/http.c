@@ -1,7 +1,6 @@
-/* HTTP client glue: curl's multi_socket API on the libuv loop. curl says
- * which sockets to watch (one uv_poll_t each) and when to wake it (one
- * timer); libuv watches and wakes; every finished transfer is reported
- * exactly once, unless its owner cancelled it. */
+/* HTTP GET on the loop: curl's multi_socket API, one uv_poll_t per socket
+ * curl opens and one timer; every finished transfer is reported exactly
+ * once, unless its owner cancelled it. */
 #include "cryptosup/http.h"
 
 #include <stdio.h>
@@ -327,6 +326,14 @@ static bool set_options(struct cs_http *h, struct cs_http_req *r,
     ok = ok && curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf)
                == CURLE_OK;
     ok = ok && curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
+    /* Endpoints come from the config alone: proxies from the environment
+     * (http_proxy, ...) are ignored, so tests never leave the machine. */
+    ok = ok && curl_easy_setopt(e, CURLOPT_PROXY, "") == CURLE_OK;
+#if LIBCURL_VERSION_NUM >= 0x075700
+    /* A request cancelled while its name is being resolved must not make
+     * the loop wait for the resolver thread (it finishes on its own). */
+    ok = ok && curl_easy_setopt(e, CURLOPT_QUICK_EXIT, 1L) == CURLE_OK;
+#endif
     /* Only http and https, and a redirect may not change the scheme (so
      * https never falls back to clear text). */
 #if LIBCURL_VERSION_NUM >= 0x075500

@@ -1,8 +1,6 @@
-/* REST connectors: per exchange, the symbols to warm up (pages of 1-minute
- * candles, oldest first, fed to the engine before live data) and to poll
- * (the ticker every interval), a weight budget, a pause after 429/418, and
- * backoff with jitter per symbol; the warm-up deadline and the `ready`
- * signal that lets the WebSocket connectors start. */
+/* REST connectors: per exchange, warm-up from 1-minute candles before live
+ * data and ticker polling, within a weight budget, paused by 429/418 and
+ * backed off per symbol; the `ready` signal for the WebSocket connectors. */
 #include "cryptosup/rest.h"
 
 #include <stdio.h>
@@ -47,7 +45,6 @@ struct sym {
     bool listed;                  /* in the latest config */
     struct cs_http_req *req;      /* in flight, or NULL */
     enum job req_job;
-    int64_t sent_mono_ns;
     unsigned fails;               /* consecutive failures */
     int64_t retry_mono_ns;        /* no request before this */
     int64_t next_poll_mono_ns;
@@ -81,6 +78,7 @@ struct rx {
     struct cs_rest_stats stats;
 };
 
+/* Everything here is loop thread only. */
 struct cs_rest {
     struct cs_loop *loop;
     struct cs_http *http;
@@ -385,7 +383,6 @@ static bool send_request(struct rx *x, struct sym *s, enum job job,
     x->in_flight++;
     x->stats.requests++;
     s->req_job = job;
-    s->sent_mono_ns = now;
     if (job == JOB_TICKER) {
         s->next_poll_mono_ns = now + x->poll_ms * CS_NS_PER_MS;
     }
@@ -505,7 +502,7 @@ static void feed_candle(void *ctx, const struct cs_tick *tick)
     if (tick->ts_ns <= s->fed_ns) {
         return;
     }
-    cs_engine_tick(x->owner->engine, tick);
+    cs_engine_warm_tick(x->owner->engine, tick);
     s->fed_ns = tick->ts_ns;
     s->candles++;
     x->stats.warmup_candles++;
@@ -659,6 +656,16 @@ static void check_ready(struct cs_rest *r, int64_t now)
     }
 }
 
+static bool polling(const struct cs_rest *r)
+{
+    for (size_t i = 0; i < r->nxs; i++) {
+        if (r->xs[i]->poll_ms > 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static void tick(void *ctx)
 {
     struct cs_rest *r = ctx;
@@ -671,8 +678,8 @@ static void tick(void *ctx)
         rx_dispatch(r->xs[i], now);
     }
     check_ready(r, now);
-    if (r->nxs == 0 && !r->ready_pending) {
-        cs_timer_stop(r->timer);   /* nothing uses REST: no wake-ups */
+    if (!r->ready_pending && !polling(r)) {
+        cs_timer_stop(r->timer);   /* nothing left to do until an apply */
     }
 }
 

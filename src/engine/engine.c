@@ -21,6 +21,7 @@ struct cs_engine {
     struct cs_engine_options opt;
     struct cs_instruments *instruments;
     int64_t now_ns;                    /* data time: newest tick seen */
+    bool warming;                      /* feeding warm-up history */
     uint64_t next_alert_id;
     struct cs_engine_stats stats;
     struct cs_parse_out parsed;        /* reused for every frame */
@@ -374,6 +375,7 @@ static void evaluate_rules(struct cs_engine *e, struct cs_instrument *inst,
     for (size_t i = 0; i < inst->nrules; i++) {
         struct cs_rule *rule = cs_ruleset_rule(e->rules, inst->rules[i]);
         struct cs_alert_state *st = &inst->states[i];
+        struct cs_alert_state before;
         const char *message = NULL;
         enum cs_cond cond;
         enum cs_alert_action action;
@@ -390,7 +392,18 @@ static void evaluate_rules(struct cs_engine *e, struct cs_instrument *inst,
         } else {
             cond = eval_lua(e, rule, in, cs_alert_is_firing(st), &message);
         }
+        before = *st;
         action = cs_alert_step(st, &rule->alert, cond, in->ts_ns);
+        if (e->warming && action != CS_ACTION_NONE) {
+            /* History moves the state but notifies nobody, and leaves the
+             * notification bookkeeping as it was, so a condition that
+             * still holds is notified by the first live tick. */
+            st->notified = before.notified && st->phase == CS_PHASE_FIRING;
+            st->ever_notified = before.ever_notified;
+            st->last_notified_ns = before.last_notified_ns;
+            e->stats.alerts_held_in_warmup++;
+            continue;
+        }
         switch (action) {
         case CS_ACTION_NONE:
             break;
@@ -544,6 +557,13 @@ void cs_engine_tick(struct cs_engine *e, const struct cs_tick *tick)
     in.windows_s = cs_instruments_windows(e->instruments, &in.nwindows);
     in.views = e->views;
     evaluate_rules(e, inst, &in);
+}
+
+void cs_engine_warm_tick(struct cs_engine *e, const struct cs_tick *tick)
+{
+    e->warming = true;
+    cs_engine_tick(e, tick);
+    e->warming = false;
 }
 
 /* Venue loggers need static names: the rate-limited log keeps pointers. */

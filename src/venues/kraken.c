@@ -267,7 +267,7 @@ static const char *kraken_rest_ticker(struct cs_venue_scratch *s,
 {
     struct cs_json js;
     const char *err = cs_venue_rest_body(s, &js, body, len);
-    int pair = -1;
+    int pair = -1, last, bid, ask;
 
     if (err != NULL || (err = kraken_result(&js, &pair)) != NULL) {
         return err;
@@ -275,11 +275,12 @@ static const char *kraken_rest_ticker(struct cs_venue_scratch *s,
     if (js.toks[pair].type != CS_JSON_OBJECT) {
         return "ticker: not an object";
     }
-    return cs_venue_rest_tick(&js, cs_json_at(&js, cs_json_get(&js, pair, "c"),
-                                              0),
-                              cs_json_at(&js, cs_json_get(&js, pair, "b"), 0),
-                              cs_json_at(&js, cs_json_get(&js, pair, "a"), 0),
-                              EXCHANGE, raw, recv_ns, tick);
+    /* c = [last price, volume], b and a = [price, whole lot, lot]. */
+    last = cs_json_at(&js, cs_json_get(&js, pair, "c"), 0);
+    bid = cs_json_at(&js, cs_json_get(&js, pair, "b"), 0);
+    ask = cs_json_at(&js, cs_json_get(&js, pair, "a"), 0);
+    return cs_venue_rest_tick(&js, last, bid, ask, EXCHANGE, raw, recv_ns,
+                              tick);
 }
 
 static size_t kraken_candles_url(const char *base, const char *raw,

@@ -187,6 +187,8 @@ static void usage(FILE *fp)
         "  --rewrite-symbols        same as --symbols rewrite\n"
         "  --retime                 shift recorded times to now\n"
         "  --no-loop                stop replaying at the end of a recording\n"
+        "  --restart-sequences      every loop/connection resends the recorded\n"
+        "                           ids (default: ids continue process-wide)\n"
         "  --ping-interval-ms N     Binance server ping period (default 20000)\n"
         "  --pong-timeout-ms N      close Binance conns on no pong (60000; 0 off)\n"
         "  --heartbeat-ms N         Coinbase/Kraken heartbeat period (1000)\n"
@@ -216,6 +218,7 @@ static int parse_int64(const char *s, int64_t min, int64_t max, int64_t *out)
 enum {
     OPT_PORT = 256, OPT_CONTROL_PORT, OPT_TLS, OPT_CERT, OPT_KEY, OPT_FIXTURES,
     OPT_FIXTURE, OPT_SPEED, OPT_SYMBOLS, OPT_REWRITE, OPT_RETIME, OPT_NO_LOOP,
+    OPT_RESTART_SEQ,
     OPT_PING, OPT_PONG, OPT_HB, OPT_AGE, OPT_SUBTO, OPT_QUEUE, OPT_RATE,
     OPT_EXIT, OPT_READY, OPT_LOG, OPT_HELP,
 };
@@ -235,6 +238,7 @@ static int parse_args(int argc, char **argv, struct fx_options *o)
         { "rewrite-symbols", no_argument, NULL, OPT_REWRITE },
         { "retime", no_argument, NULL, OPT_RETIME },
         { "no-loop", no_argument, NULL, OPT_NO_LOOP },
+        { "restart-sequences", no_argument, NULL, OPT_RESTART_SEQ },
         { "ping-interval-ms", required_argument, NULL, OPT_PING },
         { "pong-timeout-ms", required_argument, NULL, OPT_PONG },
         { "heartbeat-ms", required_argument, NULL, OPT_HB },
@@ -341,6 +345,9 @@ static int parse_args(int argc, char **argv, struct fx_options *o)
             break;
         case OPT_NO_LOOP:
             o->loop = false;
+            break;
+        case OPT_RESTART_SEQ:
+            o->restart_sequences = true;
             break;
         case OPT_PING:
         case OPT_PONG:

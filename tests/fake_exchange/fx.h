@@ -25,6 +25,7 @@
 #define FX_SYMMAP_MAX       512     /* per venue: subscribed -> fixture symbol */
 #define FX_SYM_LEN          48
 #define FX_CHAN_LEN         40
+#define FX_ID_SERIES        2       /* id number spaces per venue and symbol */
 
 enum fx_venue_id {
     FX_BINANCE,
@@ -57,6 +58,16 @@ struct fx_frame {
     int64_t seq, trade_id;      /* Coinbase Exchange: sequence, trade_id */
 };
 
+/* One id number space (series) of one recorded symbol: the recording's
+ * range, and process-wide the next id no replay has used yet. Every loop
+ * of every replay takes a fresh block of (max - min + 1) ids from `next`
+ * (fx_id_shift), so ids never repeat and never go backwards. */
+struct fx_id_range {
+    bool any;                   /* the recording has ids of this series */
+    int64_t min, max;
+    int64_t next;               /* first id of the next block */
+};
+
 /* One venue's replayable recording. */
 struct fx_feed {
     char file[256];
@@ -71,6 +82,8 @@ struct fx_feed {
     int rank[FX_FEED_SYMBOLS];  /* symbol indices, busiest first */
     bool snapshot_first;        /* snapshots go out on subscribe only */
     const char *const *time_keys;   /* fields --retime shifts; NULL-ended */
+    uint32_t chan_ids[FX_FEED_CHANNELS];    /* id rules (fx_feed.c) per channel */
+    struct fx_id_range ids[FX_ID_SERIES][FX_FEED_SYMBOLS];
 };
 
 enum fx_fault_kind {
@@ -164,6 +177,10 @@ struct fx_conn {
     int64_t retime_offset_s;    /* added to recorded times (--retime) */
     int last_trade_frame[FX_FEED_SYMBOLS];  /* Binance synth tickers */
     int last_book_frame[FX_FEED_SYMBOLS];
+    /* what this replay adds to recorded ids (fx_id_shift): per series and
+     * fixture symbol, valid for loop id_epoch - 1 (0: none taken yet) */
+    int64_t id_shift[FX_ID_SERIES][FX_FEED_SYMBOLS];
+    unsigned id_epoch[FX_ID_SERIES][FX_FEED_SYMBOLS];
 
     /* outgoing */
     struct fx_out *q_head, *q_tail;
@@ -253,6 +270,7 @@ struct fx_options {
     double speed;
     enum fx_symbols_mode symbols;
     bool retime;
+    bool restart_sequences;     /* recorded ids as recorded on every loop */
     bool loop;
     int64_t ping_interval_ms;   /* Binance server pings */
     int64_t pong_timeout_ms;    /* close when a ping is not answered */
@@ -332,6 +350,14 @@ void fx_subst_symbol(const char *in, size_t len, const char *from,
  * offset_s seconds. */
 void fx_retime(const char *in, size_t len, const char *const *keys,
                int64_t offset_s, struct fx_str *out);
+/* Add `delta` to the values of the JSON keys `keys` (NULL-ended), where
+ * a value is a non-negative integer or a string of digits (it keeps its
+ * type); anything else, and keys inside string values, stay as they are. */
+void fx_shift_ids(const char *in, size_t len, const char *const *keys,
+                  int64_t delta, struct fx_str *out);
+/* Widen [*min, *max] by those values; false when there are none. */
+bool fx_scan_ids(const char *in, size_t len, const char *const *keys,
+                 int64_t *min, int64_t *max);
 /* Replace the first "key":<int> value with `value`. */
 void fx_replace_int(const char *in, size_t len, const char *key,
                     uint64_t value, struct fx_str *out);
@@ -345,11 +371,21 @@ int fx_feed_symbol(const struct fx_feed *f, const char *symbol);
 /* The fixture symbol streamed for subscribed `target`, or -1. */
 int fx_symmap_assign(struct fx_server *s, enum fx_venue_id v,
                      const char *target);
+/* What connection c adds to the recorded ids of `series` of fixture
+ * symbol fsym in its current replay loop (0 with --restart-sequences or
+ * when the recording has none); takes a fresh block on first use in a
+ * loop. */
+int64_t fx_id_shift(struct fx_conn *c, int series, int fsym);
 /* Frame text transformed for one subscription: symbol rewritten to
- * `target` (when not NULL), times shifted by the connection's offset. */
-void fx_frame_render(const struct fx_conn *c, const struct fx_frame *fr,
+ * `target` (when not NULL), times shifted by the connection's offset,
+ * sequence-like ids continued (fx_id_shift; frames with channel -1 are
+ * synthesized and keep theirs). */
+void fx_frame_render(struct fx_conn *c, const struct fx_frame *fr,
                      const char *text, size_t len, const char *target,
                      struct fx_str *out);
+/* Series of Coinbase Exchange `sequence` and `trade_id` (heartbeats). */
+#define FX_IDS_CBX_SEQUENCE 0
+#define FX_IDS_CBX_TRADE_ID 1
 
 /* ---- fx_conn.c ---- */
 extern const char *const fx_venue_names[FX_VENUE_COUNT];

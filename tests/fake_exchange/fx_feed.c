@@ -36,6 +36,46 @@ static const char *const keys_coinbase[] = { "timestamp", "time", NULL };
 static const char *const keys_coinbase_ex[] = { "time", NULL };
 static const char *const keys_ts[] = { "ts", NULL };
 
+/* Sequence-like fields: on which channel which JSON keys hold ids of which
+ * number series (per venue and fixture symbol; fields of one series share
+ * one shift, so their relations hold: aggTrade f/l and a, depth U/u and
+ * bookTicker u, a Coinbase ticker and its match). Keys count at any depth
+ * (kline k.f/k.L); values must be non-negative integers or digit strings.
+ * Rules for channels the recordings lack are there for --fixture files. */
+struct id_rule {
+    enum fx_venue_id venue;
+    const char *channel;
+    bool prefix;                /* channel starts with it */
+    int series;
+    const char *keys[4];        /* NULL-ended */
+};
+
+static const struct id_rule id_rules[] = {
+    /* trade ids, aggregate ids (and @trade's t, made from a) */
+    { FX_BINANCE, "aggTrade", false, 0, { "a", "f", "l", "t" } },
+    { FX_BINANCE, "trade", false, 0, { "t", NULL } },
+    { FX_BINANCE, "kline_", true, 0, { "f", "L", NULL } },
+    /* order book update ids */
+    { FX_BINANCE, "bookTicker", false, 1, { "u", NULL } },
+    { FX_BINANCE, "depth", true, 1, { "U", "u", "lastUpdateId", NULL } },
+    { FX_COINBASE, "market_trades", false, 0, { "trade_id", NULL } },
+    { FX_COINBASE_EX, "ticker", false, FX_IDS_CBX_SEQUENCE, { "sequence", NULL } },
+    { FX_COINBASE_EX, "ticker", false, FX_IDS_CBX_TRADE_ID, { "trade_id", NULL } },
+    { FX_COINBASE_EX, "matches", false, FX_IDS_CBX_SEQUENCE, { "sequence", NULL } },
+    { FX_COINBASE_EX, "matches", false, FX_IDS_CBX_TRADE_ID, { "trade_id", NULL } },
+    { FX_OKX, "trades", true, 0, { "tradeId", NULL } },         /* trades-all too */
+    { FX_OKX, "books", true, 1, { "seqId", "prevSeqId", NULL } },
+    /* cross sequence, shared by tickers, orderbook and trades */
+    { FX_BYBIT_SPOT, "tickers", false, 0, { "cs", NULL } },
+    { FX_BYBIT_SPOT, "orderbook.", true, 0, { "seq", NULL } },
+    { FX_BYBIT_SPOT, "orderbook.", true, 1, { "u", NULL } },
+    { FX_BYBIT_LINEAR, "tickers", false, 0, { "cs", NULL } },
+    { FX_BYBIT_LINEAR, "orderbook.", true, 0, { "seq", NULL } },
+    { FX_BYBIT_LINEAR, "orderbook.", true, 1, { "u", NULL } },
+};
+#define N_ID_RULES (sizeof id_rules / sizeof id_rules[0])
+_Static_assert(N_ID_RULES <= 32, "fx_feed.chan_ids is a 32-bit mask");
+
 /* Whole file into a NUL-terminated buffer; NULL (logged) on failure. */
 static char *read_file(const char *path, size_t *len)
 {
@@ -286,6 +326,47 @@ static void rank_symbols(struct fx_feed *f)
     }
 }
 
+/* Which id rules apply to each channel, and each (series, symbol)'s range
+ * of ids in the recording. */
+static void id_ranges(enum fx_venue_id v, struct fx_feed *f)
+{
+    for (int ch = 0; ch < f->nchannels; ch++) {
+        f->chan_ids[ch] = 0;
+        for (size_t r = 0; r < N_ID_RULES; r++) {
+            const struct id_rule *ru = &id_rules[r];
+            size_t n = strlen(ru->channel);
+            if (ru->venue == v
+                && (ru->prefix ? strncmp(f->channels[ch], ru->channel, n) == 0
+                               : strcmp(f->channels[ch], ru->channel) == 0)) {
+                f->chan_ids[ch] |= 1u << r;
+            }
+        }
+    }
+    for (size_t i = 0; i < f->n; i++) {
+        const struct fx_frame *fr = &f->frames[i];
+        if (fr->channel < 0 || fr->symbol < 0) {
+            continue;
+        }
+        for (size_t r = 0; r < N_ID_RULES; r++) {
+            if (!(f->chan_ids[fr->channel] & (1u << r))) {
+                continue;
+            }
+            struct fx_id_range *g = &f->ids[id_rules[r].series][fr->symbol];
+            int64_t lo = INT64_MAX, hi = -1;
+            if (fx_scan_ids(fr->text, fr->len, id_rules[r].keys, &lo, &hi)) {
+                g->min = g->any && g->min < lo ? g->min : lo;
+                g->max = g->any && g->max > hi ? g->max : hi;
+                g->any = true;
+            }
+        }
+    }
+    for (int k = 0; k < FX_ID_SERIES; k++) {
+        for (int sym = 0; sym < f->nsymbols; sym++) {
+            f->ids[k][sym].next = f->ids[k][sym].min;  /* first block: as recorded */
+        }
+    }
+}
+
 static void resolve(const struct fx_server *s, const char *file, char *out,
                     size_t size)
 {
@@ -349,6 +430,7 @@ static int load_feed(struct fx_server *s, enum fx_venue_id v)
         cJSON_Delete(j);
     }
     rank_symbols(f);
+    id_ranges(v, f);
     if (f->n > 0) {
         double span = f->frames[f->n - 1].t_s - f->frames[0].t_s;
         f->t_first_s = f->frames[0].t_s;
@@ -447,12 +529,31 @@ int fx_symmap_assign(struct fx_server *s, enum fx_venue_id v,
     return fsym;
 }
 
-void fx_frame_render(const struct fx_conn *c, const struct fx_frame *fr,
+int64_t fx_id_shift(struct fx_conn *c, int series, int fsym)
+{
+    struct fx_feed *f = &c->srv->feeds[c->venue];
+    struct fx_id_range *g;
+
+    if (c->srv->opt.restart_sequences || series < 0 || series >= FX_ID_SERIES
+        || fsym < 0 || fsym >= f->nsymbols || !f->ids[series][fsym].any) {
+        return 0;
+    }
+    g = &f->ids[series][fsym];
+    if (c->id_epoch[series][fsym] != c->loops + 1) {
+        /* this loop's block: above every id any replay has sent */
+        c->id_shift[series][fsym] = g->next - g->min;
+        c->id_epoch[series][fsym] = c->loops + 1;
+        g->next += g->max - g->min + 1;
+    }
+    return c->id_shift[series][fsym];
+}
+
+void fx_frame_render(struct fx_conn *c, const struct fx_frame *fr,
                      const char *text, size_t len, const char *target,
                      struct fx_str *out)
 {
     const struct fx_feed *f = &c->srv->feeds[c->venue];
-    struct fx_str tmp = { 0 };
+    struct fx_str tmp = { 0 }, tmp2 = { 0 };
     const char *p = text;
     size_t n = len;
 
@@ -462,6 +563,20 @@ void fx_frame_render(const struct fx_conn *c, const struct fx_frame *fr,
         p = tmp.p;
         n = tmp.len;
     }
+    if (fr && fr->channel >= 0 && fr->symbol >= 0) {
+        uint32_t rules = f->chan_ids[fr->channel];
+        for (size_t r = 0; r < N_ID_RULES; r++) {
+            int64_t d;
+            if (!(rules & (1u << r))
+                || (d = fx_id_shift(c, id_rules[r].series, fr->symbol)) == 0) {
+                continue;
+            }
+            struct fx_str *dst = p == tmp.p ? &tmp2 : &tmp;
+            fx_shift_ids(p, n, id_rules[r].keys, d, dst);
+            p = dst->p;
+            n = dst->len;
+        }
+    }
     if (c->srv->opt.retime && f->time_keys) {
         fx_retime(p, n, f->time_keys, c->retime_offset_s, out);
     } else {
@@ -469,4 +584,5 @@ void fx_frame_render(const struct fx_conn *c, const struct fx_frame *fr,
         fx_str_add(out, p, n);
     }
     fx_str_free(&tmp);
+    fx_str_free(&tmp2);
 }

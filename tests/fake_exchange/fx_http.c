@@ -1023,6 +1023,7 @@ static void state_json(struct fx_server *s, struct lws *wsi, struct fx_http *h)
                             ? "rewrite" : s->opt.symbols == FX_SYMBOLS_EXACT
                             ? "exact" : "asis");
     cJSON_AddBoolToObject(o, "retime", s->opt.retime);
+    cJSON_AddBoolToObject(o, "restart_sequences", s->opt.restart_sequences);
     cJSON_AddNumberToObject(o, "open_connections", (double)s->nconns);
     a = cJSON_AddArrayToObject(o, "connections");
     for (int pass = 0; pass < 2; pass++) {

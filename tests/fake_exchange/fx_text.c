@@ -278,3 +278,114 @@ void fx_replace_int(const char *in, size_t len, const char *key,
     fx_str_addf(out, "%llu", (unsigned long long)value);
     fx_str_add(out, e, (size_t)(in + len - e));
 }
+
+/* Index just past the JSON string that starts with the quote at in[i]
+ * (len when it does not end). */
+static size_t string_end(const char *in, size_t len, size_t i)
+{
+    for (i++; i < len; i++) {
+        if (in[i] == '\\') {
+            i++;
+        } else if (in[i] == '"') {
+            return i + 1;
+        }
+    }
+    return len;
+}
+
+static bool key_listed(const char *k, size_t n, const char *const *keys)
+{
+    for (; *keys; keys++) {
+        if (strlen(*keys) == n && memcmp(*keys, k, n) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static size_t skip_ws(const char *in, size_t len, size_t i)
+{
+    while (i < len && (in[i] == ' ' || in[i] == '\t' || in[i] == '\n'
+                       || in[i] == '\r')) {
+        i++;
+    }
+    return i;
+}
+
+/* Every value of `keys` in `in` that is an id (an integer, or a string of
+ * digits, of at most 18 digits): with `out`, the text is copied with
+ * `delta` added to each; without, [*min, *max] is widened. String values
+ * are skipped whole, so a key is only ever a key. Returns how many. */
+static size_t ids_walk(const char *in, size_t len, const char *const *keys,
+                       int64_t delta, struct fx_str *out, int64_t *min,
+                       int64_t *max)
+{
+    size_t i = 0, copied = 0, found = 0;
+
+    if (out) {
+        out->len = 0;
+        str_reserve(out, len + 64);
+    }
+    while (i < len) {
+        if (in[i] != '"') {
+            i++;
+            continue;
+        }
+        size_t e = string_end(in, len, i), v;
+        if (e >= len) {
+            break;
+        }
+        v = skip_ws(in, len, e);
+        if (v >= len || in[v] != ':' || !key_listed(in + i + 1, e - i - 2, keys)) {
+            i = e;
+            continue;
+        }
+        v = skip_ws(in, len, v + 1);
+        bool quoted = v < len && in[v] == '"';
+        size_t d0 = quoted ? v + 1 : v, d1 = d0;
+        while (d1 < len && isdigit((unsigned char)in[d1])) {
+            d1++;
+        }
+        bool ok = d1 > d0 && d1 - d0 <= 18;
+        if (ok && quoted) {
+            ok = d1 < len && in[d1] == '"';
+        } else if (ok) {
+            ok = d1 >= len || (in[d1] != '.' && in[d1] != 'e' && in[d1] != 'E');
+        }
+        if (!ok) {
+            i = v;      /* not an id: scan on inside the value */
+            continue;
+        }
+        int64_t val = (int64_t)strtoll(in + d0, NULL, 10);
+        found++;
+        if (out) {
+            fx_str_add(out, in + copied, d0 - copied);
+            fx_str_addf(out, "%lld", (long long)(val + delta));
+            copied = d1;
+        } else {
+            if (val < *min) {
+                *min = val;
+            }
+            if (val > *max) {
+                *max = val;
+            }
+        }
+        i = quoted ? d1 + 1 : d1;
+    }
+    if (out) {
+        fx_str_add(out, in + copied, len - copied);
+    }
+    return found;
+}
+
+void fx_shift_ids(const char *in, size_t len, const char *const *keys,
+                  int64_t delta, struct fx_str *out)
+{
+    ids_walk(in, len, keys, delta, out, NULL, NULL);
+}
+
+bool fx_scan_ids(const char *in, size_t len, const char *const *keys,
+                 int64_t *min, int64_t *max)
+{
+    return ids_walk(in, len, keys, 0, NULL, min, max) > 0;
+}

@@ -499,12 +499,11 @@ static void binance_synth(struct fx_conn *c)
             line = 4;
         } else if (streq(s->channel, "miniTicker")) {
             line = 3;
-        } else if (streq(s->channel, "ticker_1h")) {
-            line = 5, ev = "1hTicker";
-        } else if (streq(s->channel, "ticker_4h")) {
-            line = 5, ev = "4hTicker";
-        } else if (streq(s->channel, "ticker_1d")) {
-            line = 5, ev = "1dTicker";
+        } else if (strncmp(s->channel, "ticker_", 7) == 0) {
+            static const char *const events[] = { "1hTicker", "4hTicker", "1dTicker" };
+            const char *w = s->channel + 7;
+            line = 5;
+            ev = events[streq(w, "1h") ? 0 : streq(w, "4h") ? 1 : 2];
         } else {
             continue;
         }
@@ -563,7 +562,8 @@ static void binance_synth(struct fx_conn *c)
                     j, "a", cJSON_CreateString(ask ? ask : price));
             }
             char *payload = cJSON_PrintUnformatted(j);
-            struct fx_frame fake = { .symbol = fsym, .channel = 0 };
+            /* channel -1: synthesized, its F/L ids are the template's */
+            struct fx_frame fake = { .symbol = fsym, .channel = -1 };
             const char *p = payload;
             size_t n = strlen(payload);
             if (c->combined) {
@@ -723,8 +723,7 @@ static void at_message(struct fx_conn *c, const char *text, size_t len)
     const char *type, *chan;
     const cJSON *ids, *it;
     bool sub, product_channel;
-    struct fx_sub *added[64];
-    size_t nadded = 0;
+    size_t first_new = c->nsubs;    /* new subscriptions are appended */
 
     if (!j || !cJSON_IsObject(j)) {
         at_error(c, "failure to parse request");
@@ -771,16 +770,12 @@ static void at_message(struct fx_conn *c, const char *text, size_t len)
             fx_conn_del_sub(c, chan, it->valuestring);
             continue;
         }
-        bool had = fx_conn_has_sub(c, chan, it->valuestring);
-        struct fx_sub *s = fx_conn_add_sub(c, chan, it->valuestring, NULL);
-        if (s && !had && nadded < 64) {
-            added[nadded++] = s;
-        }
+        fx_conn_add_sub(c, chan, it->valuestring, NULL);
     }
     if (sub) {
         fx_conn_subscribed(c);
-        for (size_t i = 0; i < nadded; i++) {
-            send_snapshot(c, added[i]);
+        for (size_t i = first_new; i < c->nsubs; i++) {
+            send_snapshot(c, &c->subs[i]);
         }
     }
     at_subscriptions(c);
@@ -887,8 +882,7 @@ static void cbx_message(struct fx_conn *c, const char *text, size_t len)
     const cJSON *top_ids, *chans, *ch, *it;
     const char *type;
     bool sub;
-    struct fx_sub *added[64];
-    size_t nadded = 0;
+    size_t first_new = c->nsubs;    /* new subscriptions are appended */
 
     if (!j || !cJSON_IsObject(j)) {
         cbx_error(c, "malformed JSON");
@@ -954,19 +948,15 @@ static void cbx_message(struct fx_conn *c, const char *text, size_t len)
                     fx_conn_del_sub(c, name, it->valuestring);
                     continue;
                 }
-                bool had = fx_conn_has_sub(c, name, it->valuestring);
-                struct fx_sub *s = fx_conn_add_sub(c, name, it->valuestring, NULL);
-                if (s && !had && nadded < 64) {
-                    added[nadded++] = s;
-                }
+                fx_conn_add_sub(c, name, it->valuestring, NULL);
             }
         }
     }
     cbx_subscriptions(c);
     if (sub) {
         fx_conn_subscribed(c);
-        for (size_t i = 0; i < nadded; i++) {
-            send_snapshot(c, added[i]);
+        for (size_t i = first_new; i < c->nsubs; i++) {
+            send_snapshot(c, &c->subs[i]);
         }
     }
 out:
@@ -985,11 +975,16 @@ static void cbx_frame(struct fx_conn *c, const struct fx_frame *fr)
                                       && fx_ieq(s->symbol,
                                                 c->srv->feeds[c->venue]
                                                     .symbols[fr->symbol]))) {
-            if (fr->seq > s->last_seq) {
-                s->last_seq = fr->seq;
+            /* as sent: with this loop's shift (fx_frame_render) */
+            int64_t seq = fr->seq < 0 ? -1 : fr->seq
+                + fx_id_shift(c, FX_IDS_CBX_SEQUENCE, fr->symbol);
+            int64_t tid = fr->trade_id < 0 ? -1 : fr->trade_id
+                + fx_id_shift(c, FX_IDS_CBX_TRADE_ID, fr->symbol);
+            if (seq > s->last_seq) {
+                s->last_seq = seq;
             }
-            if (fr->trade_id > s->last_trade_id) {
-                s->last_trade_id = fr->trade_id;
+            if (tid > s->last_trade_id) {
+                s->last_trade_id = tid;
             }
         }
     }
@@ -1388,8 +1383,7 @@ static void bybit_message(struct fx_conn *c, const char *text, size_t len)
     const char *op, *req_id = NULL;
     char ridbuf[64];
     bool spot = c->venue == FX_BYBIT_SPOT;
-    struct fx_sub *added[FX_MAX_SUBS > 64 ? 64 : FX_MAX_SUBS];
-    size_t nadded = 0;
+    size_t first_new = c->nsubs;    /* new subscriptions are appended */
 
     if (!j || !cJSON_IsObject(j)) {
         bybit_reply(c, false, "error:request not json", NULL, "");
@@ -1447,10 +1441,7 @@ static void bybit_message(struct fx_conn *c, const char *text, size_t len)
         char chan[FX_CHAN_LEN], sym[FX_SYM_LEN];
         bybit_topic(it->valuestring, chan, sym);
         if (streq(op, "subscribe")) {
-            struct fx_sub *s = fx_conn_add_sub(c, chan, sym, it->valuestring);
-            if (s && nadded < sizeof added / sizeof added[0]) {
-                added[nadded++] = s;
-            }
+            fx_conn_add_sub(c, chan, sym, it->valuestring);
         } else {
             fx_conn_del_sub(c, chan, sym);
         }
@@ -1459,8 +1450,8 @@ static void bybit_message(struct fx_conn *c, const char *text, size_t len)
                 req_id, op);
     if (streq(op, "subscribe")) {
         fx_conn_subscribed(c);
-        for (size_t i = 0; i < nadded; i++) {
-            send_snapshot(c, added[i]);
+        for (size_t i = first_new; i < c->nsubs; i++) {
+            send_snapshot(c, &c->subs[i]);
         }
     }
 out:

@@ -63,7 +63,10 @@ static lws_sorted_usec_list_t pump_sul;
 static const char *cafile;
 static int failures, checks;
 static bool verbose, keep;
-static struct env envs[2];
+/* ws, wss, then two plain instances at --speed 40 for the id checks, the
+ * second with --restart-sequences */
+#define N_ENVS 4
+static struct env envs[N_ENVS];
 static struct tconn *all_conns[128];
 static size_t nall;
 
@@ -98,7 +101,7 @@ static void check(bool ok, const char *fmt, ...)
 
 static void kill_children(void)
 {
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < N_ENVS; i++) {
         if (envs[i].pid > 0) {
             kill(envs[i].pid, SIGKILL);
         }
@@ -1031,6 +1034,269 @@ static void test_lifetimes(const struct env *e)
     cJSON_Delete(j);
 }
 
+/* ---- sequence ids across loops and connections ---- */
+
+#define MAX_IDS 16384
+
+enum { ID_NUMBER = 1, ID_DIGITS = 2, ID_OTHER = 4 };
+
+/* Appends the values of `key` (at any depth, in document order) to out;
+ * *types collects the JSON types met. */
+static void collect_ids(const cJSON *j, const char *key, long long *out,
+                        size_t *n, int *types)
+{
+    for (const cJSON *it = j ? j->child : NULL; it; it = it->next) {
+        if (it->string && !strcmp(it->string, key) && *n < MAX_IDS) {
+            const char *sv = cJSON_GetStringValue(it);
+            if (cJSON_IsNumber(it)) {
+                *types |= ID_NUMBER;
+                out[(*n)++] = (long long)it->valuedouble;
+            } else if (sv && *sv && strspn(sv, "0123456789") == strlen(sv)) {
+                *types |= ID_DIGITS;
+                out[(*n)++] = atoll(sv);
+            } else {
+                *types |= ID_OTHER;
+            }
+        }
+        collect_ids(it, key, out, n, types);
+    }
+}
+
+/* The `key` ids of the frames containing `needle`, in order. */
+static size_t frame_ids(const struct tconn *t, const char *needle,
+                        const char *key, long long *out, int *types)
+{
+    size_t n = 0;
+
+    *types = 0;
+    for (size_t i = 0; i < t->nframes; i++) {
+        if (strstr(t->frames[i], needle)) {
+            cJSON *j = cJSON_Parse(t->frames[i]);
+            collect_ids(j, key, out, &n, types);
+            cJSON_Delete(j);
+        }
+    }
+    return n;
+}
+
+static bool increasing(const long long *v, size_t n, bool strict)
+{
+    for (size_t i = 1; i < n; i++) {
+        if (strict ? v[i] <= v[i - 1] : v[i] < v[i - 1]) {
+            return false;
+        }
+    }
+    return n > 0;
+}
+
+static void close_by_fault(const struct env *e, const char *venue,
+                           const char *path, struct tconn *t)
+{
+    char body[256];
+
+    snprintf(body, sizeof body, "{\"venue\":\"%s\",\"kind\":\"close_code\",\"code\":1000,"
+             "\"conn\":%d}", venue, conn_id(e, venue, path));
+    fault(e, body);
+    WAIT_UNTIL(t->closed, 3000);
+}
+
+#define AGG "\"e\":\"aggTrade\""
+
+/* e runs with continuing ids (the default), r with --restart-sequences;
+ * both at --speed 40, so a recording loops in about a second. */
+static void test_sequences(const struct env *e, const struct env *r)
+{
+    const char *bpath = "/binance/ws/btcusdt@aggTrade";
+    long long *a = malloc(MAX_IDS * sizeof *a), *b = malloc(MAX_IDS * sizeof *b);
+    size_t na, nb;
+    int types;
+
+    if (!a || !b) {
+        abort();
+    }
+    /* several venues at once: each recording loops at least twice */
+    struct tconn *bn = ws_connect(e, bpath, "seq-binance-1");
+    struct tconn *cx = ws_connect(e, "/coinbase-exchange", "seq-cbx");
+    struct tconn *at = ws_connect(e, "/coinbase", "seq-coinbase");
+    struct tconn *ok = ws_connect(e, "/okx/ws/v5/public", "seq-okx");
+    struct tconn *bl = ws_connect(e, "/bybit/v5/public/linear", "seq-bybit-linear");
+    struct tconn *bs = ws_connect(e, "/bybit/v5/public/spot", "seq-bybit-spot");
+    ws_send(cx, "{\"type\":\"subscribe\",\"product_ids\":[\"BTC-USD\"],\"channels\":"
+            "[\"ticker\",\"matches\"]}");
+    ws_send(at, "{\"type\":\"subscribe\",\"product_ids\":[\"BTC-USD\"],"
+            "\"channel\":\"market_trades\"}");
+    ws_send(ok, "{\"op\":\"subscribe\",\"args\":[{\"channel\":\"trades\",\"instId\":"
+            "\"BTC-USDT\"}]}");
+    ws_send(bl, "{\"op\":\"subscribe\",\"args\":[\"tickers.BTCUSDT\"]}");
+    ws_send(bs, "{\"op\":\"subscribe\",\"args\":[\"tickers.BTCUSDT\"]}");
+    /* per loop: 5 aggTrades, ~53 tickers, ~27 trade frames, 69 trades,
+     * 185 and 41 tickers */
+    WAIT_UNTIL(count_frames(bn, AGG) >= 13
+               && count_frames(cx, "{\"type\":\"ticker\"") >= 150
+               && count_frames(at, "\"type\":\"update\"") >= 60
+               && count_frames(ok, "\"channel\":\"trades\"") >= 150
+               && count_frames(bl, "\"topic\"") >= 400
+               && count_frames(bs, "\"topic\"") >= 90, 15000);
+
+    /* Binance: one connection over three loops, then a new one */
+    cJSON *c = state_conn(e, "binance", bpath, true);
+    double loops = num(cJSON_GetObjectItem(c, "replay"), "loops");
+    cJSON_Delete(c);
+    close_by_fault(e, "binance", bpath, bn);
+    na = frame_ids(bn, AGG, "a", a, &types);
+    check(na >= 11 && loops >= 2 && increasing(a, na, true) && types == ID_NUMBER,
+          "[%s] binance aggTrade a strictly increasing over %g loops (%zu ids, %lld..%lld)",
+          e->name, loops, na, na ? a[0] : -1, na ? a[na - 1] : -1);
+    check(na > 0 && a[0] == 5580637,
+          "[%s] the process's first loop keeps the recorded ids (a=%lld)", e->name,
+          na ? a[0] : -1);
+    nb = frame_ids(bn, AGG, "f", b, &types);
+    check(nb == na && increasing(b, nb, true), "[%s] binance aggTrade f increasing too",
+          e->name);
+    struct tconn *bn2 = ws_connect(e, bpath, "seq-binance-2");
+    WAIT_UNTIL(count_frames(bn2, AGG) >= 1, 5000);
+    nb = frame_ids(bn2, AGG, "a", b, &types);
+    check(nb >= 1 && na >= 1 && b[0] > a[na - 1],
+          "[%s] a new connection continues above the last one (%lld > %lld)", e->name,
+          nb ? b[0] : -1, na ? a[na - 1] : -1);
+
+    /* Coinbase Exchange: ticker and match of one trade share sequence */
+    long long *tseq = malloc(MAX_IDS * sizeof *tseq), *ttid = malloc(MAX_IDS * sizeof *ttid);
+    size_t nt = 0, nm = 0, pairs = 0, split = 0;
+    long long last_mseq = -1;
+    bool mseq_inc = true;
+    if (!tseq || !ttid) {
+        abort();
+    }
+    for (size_t i = 0; i < cx->nframes && nt < MAX_IDS; i++) {
+        if (strncmp(cx->frames[i], "{\"type\":\"ticker\"", 16) == 0) {
+            tseq[nt] = json_int_after(cx->frames[i], "\"sequence\":");
+            ttid[nt++] = json_int_after(cx->frames[i], "\"trade_id\":");
+        }
+    }
+    for (size_t i = 0; i < cx->nframes; i++) {
+        const char *f = cx->frames[i];
+        if (strncmp(f, "{\"type\":\"match\"", 15) != 0
+            && strncmp(f, "{\"type\":\"last_match\"", 20) != 0) {
+            continue;
+        }
+        long long s = json_int_after(f, "\"sequence\":"), id = json_int_after(f, "\"trade_id\":");
+        mseq_inc &= s > last_mseq;
+        last_mseq = s;
+        nm++;
+        for (size_t k = 0; k < nt; k++) {
+            if (ttid[k] == id) {
+                pairs += tseq[k] == s;
+                split += tseq[k] != s;
+                break;
+            }
+        }
+    }
+    check(nt >= 150 && increasing(tseq, nt, true) && increasing(ttid, nt, true),
+          "[%s] coinbase exchange ticker sequence and trade_id strictly increasing "
+          "(%zu tickers, sequence %lld..%lld)", e->name, nt, nt ? tseq[0] : -1,
+          nt ? tseq[nt - 1] : -1);
+    check(nm >= 140 && mseq_inc && pairs >= 140 && split == 0,
+          "[%s] coinbase exchange ticker/match pairs share sequence over loops "
+          "(%zu matches, %zu pairs, %zu split)", e->name, nm, pairs, split);
+    free(tseq);
+    free(ttid);
+
+    /* Coinbase AT trade_id: digit strings, each frame's above the last */
+    {
+        long long prev = -1;
+        size_t frames = 0;
+        bool inc = true, strs = true;
+        for (size_t i = 0; i < at->nframes; i++) {
+            if (!strstr(at->frames[i], "\"channel\":\"market_trades\"")) {
+                continue;
+            }
+            cJSON *j = cJSON_Parse(at->frames[i]);
+            size_t n = 0;
+            types = 0;
+            collect_ids(j, "trade_id", a, &n, &types);
+            cJSON_Delete(j);
+            long long lo = n ? a[0] : -1, hi = lo;
+            for (size_t k = 1; k < n; k++) {
+                lo = a[k] < lo ? a[k] : lo;
+                hi = a[k] > hi ? a[k] : hi;
+            }
+            strs &= types == ID_DIGITS;
+            inc &= n > 0 && lo > prev;
+            prev = hi;
+            frames++;
+        }
+        check(frames >= 60 && inc && strs,
+              "[%s] coinbase AT trade_id strings increasing over loops (%zu frames, last %lld)",
+              e->name, frames, prev);
+    }
+
+    na = frame_ids(ok, "\"channel\":\"trades\"", "tradeId", a, &types);
+    check(na >= 150 && increasing(a, na, true) && types == ID_DIGITS,
+          "[%s] okx tradeId strings strictly increasing over loops (%zu)", e->name, na);
+    na = frame_ids(bl, "\"topic\":\"tickers.BTCUSDT\"", "cs", a, &types);
+    check(na >= 400 && increasing(a, na, true) && types == ID_NUMBER,
+          "[%s] bybit linear cs strictly increasing over loops (%zu)", e->name, na);
+    na = frame_ids(bs, "\"topic\":\"tickers.BTCUSDT\"", "cs", a, &types);
+    size_t repeats = 0;
+    for (size_t i = 1; i < na; i++) {
+        repeats += a[i] == a[i - 1];
+    }
+    check(na >= 90 && increasing(a, na, false) && repeats > na / 2 && a[na - 1] > a[0]
+          && types == ID_NUMBER,
+          "[%s] bybit spot cs repeats as recorded, never goes back (%zu, %zu repeats)",
+          e->name, na, repeats);
+
+    /* --restart-sequences: every loop and connection resends the recording */
+    struct tconn *rb = ws_connect(r, bpath, "restart-binance-1");
+    WAIT_UNTIL(count_frames(rb, AGG) >= 7, 8000);
+    close_by_fault(r, "binance", bpath, rb);
+    na = frame_ids(rb, AGG, "a", a, &types);
+    bool resent = false;
+    for (size_t i = 1; i < na; i++) {
+        resent |= a[i] == a[0] && a[i - 1] > a[i];
+    }
+    check(na >= 7 && resent, "[%s] --restart-sequences: the next loop starts again at a=%lld",
+          r->name, na ? a[0] : -1);
+    struct tconn *rb2 = ws_connect(r, bpath, "restart-binance-2");
+    WAIT_UNTIL(count_frames(rb2, AGG) >= 1, 5000);
+    nb = frame_ids(rb2, AGG, "a", b, &types);
+    check(nb >= 1 && na >= 1 && b[0] == a[0],
+          "[%s] --restart-sequences: a new connection starts at the recorded a (%lld)",
+          r->name, nb ? b[0] : -1);
+    free(a);
+    free(b);
+}
+
+/* One subscribe message with 20 products: the subscription array grows
+ * past its first 16 slots while the snapshots of the new ones go out. */
+static void test_many_subs(const struct env *e)
+{
+    struct tconn *t = ws_connect(e, "/coinbase-exchange", "cbx-20");
+    char msg[1024], needle[64];
+    size_t n = 0, each = 0;
+
+    n = (size_t)snprintf(msg, sizeof msg, "{\"type\":\"subscribe\",\"product_ids\":[");
+    for (int i = 1; i <= 20; i++) {
+        n += (size_t)snprintf(msg + n, sizeof msg - n, "%s\"P%02d-USD\"", i > 1 ? "," : "", i);
+    }
+    snprintf(msg + n, sizeof msg - n, "],\"channels\":[\"matches\"]}");
+    ws_send(t, msg);
+    WAIT_UNTIL(count_frames(t, "{\"type\":\"last_match\"") >= 20, 5000);
+    for (int i = 1; i <= 20; i++) {
+        snprintf(needle, sizeof needle, "\"product_id\":\"P%02d-USD\"", i);
+        for (size_t k = 0; k < t->nframes; k++) {
+            if (strncmp(t->frames[k], "{\"type\":\"last_match\"", 20) == 0
+                && strstr(t->frames[k], needle)) {
+                each++;
+                break;
+            }
+        }
+    }
+    check(count_frames(t, "{\"type\":\"last_match\"") == 20 && each == 20 && !t->closed,
+          "[%s] 20 subscriptions in one message: one last_match each (%zu)", e->name, each);
+}
+
 /* ---- process control ---- */
 
 static pid_t spawn(char *const argv[], const char *log)
@@ -1177,10 +1443,11 @@ int main(int argc, char **argv)
     snprintf(key, sizeof key, "%s/key.pem", dir);
     cafile = cert;
 
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < N_ENVS; i++) {
+        static const char *const names[N_ENVS] = { "ws", "wss", "seq", "seq-restart" };
         struct env *e = &envs[i];
         e->tls = i == 1;
-        e->name = e->tls ? "wss" : "ws";
+        e->name = names[i];
         snprintf(e->ready, sizeof e->ready, "%s/%s.ready", dir, e->name);
         snprintf(e->log, sizeof e->log, "%s/%s.log", dir, e->name);
         char *args[32];
@@ -1195,7 +1462,10 @@ int main(int argc, char **argv)
         args[n++] = "--ready-file";
         args[n++] = e->ready;
         args[n++] = "--speed";
-        args[n++] = "4";
+        args[n++] = i >= 2 ? "40" : "4";
+        if (i == 3) {
+            args[n++] = "--restart-sequences";
+        }
         args[n++] = "--ping-interval-ms";
         args[n++] = "300";
         args[n++] = "--heartbeat-ms";
@@ -1250,6 +1520,15 @@ int main(int argc, char **argv)
         test_lifetimes(e);
         printf("== %s done in %lld ms\n", e->name, (long long)(now_ms() - t0));
     }
+    {
+        int64_t t0 = now_ms();
+        printf("== %s/%s: sequence ids across loops and connections\n",
+               envs[2].name, envs[3].name);
+        fflush(stdout);
+        test_sequences(&envs[2], &envs[3]);
+        test_many_subs(&envs[2]);
+        printf("== sequences done in %lld ms\n", (long long)(now_ms() - t0));
+    }
 
     lws_sul_cancel(&pump_sul);
     lws_context_destroy(ctx);
@@ -1266,11 +1545,11 @@ int main(int argc, char **argv)
         free(t->body);
         free(t);
     }
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < N_ENVS; i++) {
         check(stop_fake(&envs[i]), "[%s] fake_exchange exits 0 on SIGTERM", envs[i].name);
     }
     if (failures) {
-        for (int i = 0; i < 2; i++) {
+        for (int i = 0; i < N_ENVS; i++) {
             dump_log(envs[i].log);
         }
     } else if (keep) {

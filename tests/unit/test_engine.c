@@ -338,6 +338,63 @@ static void test_gaps(const char *dir)
     stop(&h);
 }
 
+static void warm_trade(struct harness *h, int64_t ts_ms, const char *price)
+{
+    struct cs_tick t;
+    memset(&t, 0, sizeof t);
+    t.exchange = "binance";
+    t.raw_symbol.ptr = "BTCUSDT";
+    t.raw_symbol.len = 7;
+    t.kind = CS_TICK_TRADE;
+    t.has_price = true;
+    cs_decimal_parse(price, strlen(price), &t.price);
+    t.price_text.ptr = price;
+    t.price_text.len = strlen(price);
+    t.ts_ns = ts_ms * 1000000LL;
+    cs_engine_warm_tick(h->engine, &t);
+}
+
+/* Warm-up history moves alert state silently; a condition still holding
+ * at the first live tick is notified then, once; one that ended in
+ * history never is. */
+static void test_warmup_alerts(const char *dir)
+{
+    struct harness h;
+    const struct cs_engine_stats *st;
+    int64_t t0 = 1700000000000LL;
+
+    scratch_write(dir, "warm/move.lua",
+                  "return { name = 'move_1h', window = '1h', "
+                  "threshold_pct = 2 }\n");
+    snprintf(rules_dir, sizeof rules_dir, "%s/warm", dir);
+    if (!start(&h, write_config(dir, "warm.lua", rules_dir))) {
+        return;
+    }
+    st = cs_engine_stats(h.engine);
+    warm_trade(&h, t0, "100");
+    warm_trade(&h, t0 + 60 * MIN_MS, "103");      /* holds in history */
+    CHECK_INT(st->alerts_fired, 0);
+    CHECK_INT(st->alerts_held_in_warmup, 1);
+    trade(&h, "BTCUSDT", t0 + 61 * MIN_MS, "103");   /* still holds: live */
+    CHECK_INT(st->alerts_fired, 1);
+    trade(&h, "BTCUSDT", t0 + 62 * MIN_MS, "103");
+    CHECK_INT(st->alerts_fired, 1);                  /* once */
+    /* The move happened and ended in history: nothing live. */
+    stop(&h);
+    if (!start(&h, write_config(dir, "warm.lua", rules_dir))) {
+        return;
+    }
+    st = cs_engine_stats(h.engine);
+    warm_trade(&h, t0, "100");
+    warm_trade(&h, t0 + 60 * MIN_MS, "103");
+    warm_trade(&h, t0 + 121 * MIN_MS, "103.5");    /* ref 103: +0.5 % */
+    trade(&h, "BTCUSDT", t0 + 122 * MIN_MS, "103.4");
+    CHECK_INT(st->alerts_fired, 0);
+    CHECK_INT(st->alerts_resolved, 0);
+    CHECK_INT(st->alerts_held_in_warmup, 1);   /* its end is silent */
+    stop(&h);
+}
+
 int main(void)
 {
     char dir[256];
@@ -350,5 +407,6 @@ int main(void)
     test_reload(dir);
     test_bad_frames(dir);
     test_gaps(dir);
+    test_warmup_alerts(dir);
     return cs_test_finish("test_engine");
 }

@@ -14,6 +14,7 @@
 #include "cryptosup/engine.h"
 #include "cryptosup/http.h"
 #include "cryptosup/loop.h"
+#include "cryptosup/metrics.h"
 #include "cryptosup/log.h"
 #include "cryptosup/replay.h"
 #include "cryptosup/rest.h"
@@ -72,7 +73,8 @@ static void usage(FILE *out)
           "                   [--speed X | --as-fast-as-possible] FILE...\n"
           "  cryptosup version\n"
           "\n"
-          "Common options: --log-level debug|info|warn|error\n"
+          "Common options: --log-level debug|info|warn|error,\n"
+          "  --metrics-out FILE (run, replay): final metrics, Prometheus text\n"
           "Without -c, run and check use the shipped config/config.lua;\n"
           "replay watches every instrument with the shipped rules.\n", out);
 }
@@ -84,6 +86,7 @@ struct options {
     const char *exchange;
     double speed;
     const char *record;           /* run: capture directory */
+    const char *metrics_out;      /* write the final metrics here */
     bool log_level_given;
     enum cs_log_level log_level;
 };
@@ -122,6 +125,7 @@ static int parse_options(int argc, char **argv, struct options *o,
         { "as-fast-as-possible", no_argument, NULL, 'f' },
         { "log-level", required_argument, NULL, 'l' },
         { "record", required_argument, NULL, 'r' },
+        { "metrics-out", required_argument, NULL, 'm' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
@@ -166,6 +170,9 @@ static int parse_options(int argc, char **argv, struct options *o,
             break;
         case 'r':
             o->record = optarg;
+            break;
+        case 'm':
+            o->metrics_out = optarg;
             break;
         case 'h':
             usage(stdout);
@@ -217,6 +224,24 @@ static void apply_log_level(const struct options *o,
                             const struct cs_config *cfg)
 {
     cs_log_set_level(o->log_level_given ? o->log_level : cfg->log_level);
+}
+
+/* The final state of every counter, in the Prometheus text format: for
+ * backtests and for looking at a run after the fact. */
+static bool write_metrics(const char *path, struct cs_metrics *m)
+{
+    size_t len = 0;
+    char *text = cs_metrics_render(m, &len);
+    FILE *f = fopen(path, "w");
+    bool ok = f && fwrite(text, 1, len, f) == len;
+    if (f && fclose(f) != 0) {
+        ok = false;
+    }
+    if (!ok) {
+        cs_log_warn_errno(LOG_MAIN, "cannot write metrics to %s", path);
+    }
+    free(text);
+    return ok;
 }
 
 static int cmd_check(const struct options *o)
@@ -322,6 +347,14 @@ static int cmd_replay(const struct options *o, int nfiles, char **files)
         status = 1;
     }
     log_summary(e);
+    if (o->metrics_out) {
+        struct cs_metrics *m = cs_metrics_new();
+        cs_engine_register_metrics(e, m);
+        if (!write_metrics(o->metrics_out, m)) {
+            status = 1;
+        }
+        cs_metrics_free(m);
+    }
     cs_engine_free(e);
     return status;
 }
@@ -335,6 +368,7 @@ struct runtime {
     struct cs_http *http;
     struct cs_rest *rest;
     struct cs_timer *housekeeping;
+    struct cs_metrics *metrics;   /* every subsystem's collector */
     int64_t stop_deadline_ns;     /* 0 until stopping */
 };
 
@@ -390,6 +424,7 @@ static void on_rest_ready(void *arg)
     if (rt->connectors == NULL) {
         rt->connectors = cs_connectors_new(rt->loop, rt->engine, ws,
                                            rt->opt->record);
+        cs_connectors_register_metrics(rt->connectors, rt->metrics);
     } else {
         cs_connectors_apply(rt->connectors, ws);
     }
@@ -468,8 +503,11 @@ static int cmd_run(const struct options *o)
     }
     /* REST warm-up first; the WebSocket connectors start when it is over
      * (on_rest_ready), so older candles are not made late by live ticks. */
+    rt.metrics = cs_metrics_new();
+    cs_engine_register_metrics(rt.engine, rt.metrics);
     rt.rest = cs_rest_new(rt.loop, rt.http, rt.engine, cfg, WARMUP_WAIT_MS,
                           on_rest_ready, &rt);
+    cs_rest_register_metrics(rt.rest, rt.metrics);
     rt.housekeeping = cs_timer_new(rt.loop, run_housekeeping, &rt);
     cs_timer_start(rt.housekeeping, 100, 100);
     cs_loop_run(rt.loop);
@@ -477,6 +515,10 @@ static int cmd_run(const struct options *o)
     log_exchange_stats(rt.connectors);
     log_rest_stats(rt.rest);
     log_summary(rt.engine);
+    if (o->metrics_out) {
+        write_metrics(o->metrics_out, rt.metrics);
+    }
+    cs_metrics_free(rt.metrics);   /* before the subsystems it reads */
     cs_timer_free(rt.housekeeping);
     cs_rest_free(rt.rest);
     cs_http_free(rt.http);

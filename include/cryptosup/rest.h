@@ -88,4 +88,9 @@ void cs_rest_free(struct cs_rest *r);
 size_t cs_rest_count(const struct cs_rest *r);
 const struct cs_rest_stats *cs_rest_stats(const struct cs_rest *r, size_t i);
 
+/* Register REST metrics (api_latency_seconds, collector_errors_total,
+ * requests by result) with a registry; unregister before freeing. */
+struct cs_metrics;
+void cs_rest_register_metrics(struct cs_rest *r, struct cs_metrics *m);
+
 #endif

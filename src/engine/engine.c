@@ -514,6 +514,9 @@ void cs_engine_tick(struct cs_engine *e, const struct cs_tick *tick)
         break;
     }
     e->stats.ticks++;
+    if (inst->venue_index < 8) {
+        e->stats.ticks_by_venue[inst->venue_index]++;
+    }
     if (e->opt.emit && e->opt.emit_ticks) {
         emit_tick(e, inst, tick, ts_ns);
     }
@@ -536,9 +539,6 @@ void cs_engine_tick(struct cs_engine *e, const struct cs_tick *tick)
     inst->has_last = true;
     inst->last_ts_ns = ts_ns;
     inst->last_price = price;
-    if (inst->venue_index < 8) {
-        e->stats.ticks_by_venue[inst->venue_index]++;
-    }
     if (ts_ns > e->now_ns) {
         e->now_ns = ts_ns;
     }

@@ -46,6 +46,7 @@ static void ticks(struct cs_metrics_writer *w, const struct cs_engine_stats *s)
         { "late", s->ticks_late }, { "duplicate", s->ticks_duplicate },
         { "unwatched", s->ticks_unwatched }, { "invalid", s->ticks_invalid },
         { "frame_overflow", s->ticks_dropped },
+        { "quote_of_traded_instrument", s->ticks_quotes_only },
     };
     cs_metrics_family(w, name, CS_METRIC_COUNTER,
                       "Ticks accepted from watched instruments");

@@ -41,6 +41,12 @@ done
 if cmp -s run1.jsonl run2.jsonl; then pass; else fail "replay not deterministic"; fi
 expect_eq "nonempty output" 1 "$([ -s run1.jsonl ] && echo 1)"
 
+# --metrics-out: the engine's counters after the replay, Prometheus text.
+"$CS_BIN" replay --metrics-out m.prom "$EX/binance/ws_spot_combined_2021-04-17.jsonl" 2>/dev/null
+expect_grep "metrics: ticks" '^cryptosup_ticks_total\{exchange="binance"\} 594$' m.prom
+expect_grep "metrics: frames" '^cryptosup_frames_total\{class="ignored"\} 634$' m.prom
+expect_grep "metrics: price" '^crypto_price\{exchange="binance",symbol="AAVEUP/USDT"\} ' m.prom
+
 # Without the companion file, receive times are unknown.
 mkdir -p solo/binance
 cp "$EX/binance/ws_spot_combined_2021-10-12.jsonl" solo/binance/x.jsonl

@@ -42,11 +42,17 @@ wait $pid; expect_eq "SIGTERM exit code" 0 $?
 expect_grep "stopping" "stopping" run.log
 
 rm rules/c.lua
-"$CS_BIN" run -c config.lua >/dev/null 2>run2.log &
+"$CS_BIN" run -c config.lua --metrics-out final.prom >/dev/null 2>run2.log &
 pid=$!
 wait_for "running with" run2.log 10
+wait_for "attempt 2\)" run2.log 10
 kill -INT $pid
 wait $pid; expect_eq "SIGINT exit code" 0 $?
+# The final metrics: every collector rendered; connection attempts to the
+# closed port were counted.
+expect_grep "connect failures counted" '^cryptosup_connect_failures_total\{exchange="binance"\} [1-9]' final.prom
+expect_grep "reload status" '^cryptosup_config_last_reload_successful 1$' final.prom
+expect_grep "histogram family" '^# TYPE api_latency_seconds histogram$' final.prom
 
 # A second signal forces exit even when the process is stuck: here it is
 # blocked writing to a pipe nobody reads.

@@ -15,9 +15,27 @@ return {
 
     -- What to watch. Symbols as BASE/QUOTE or in the venue's own spelling
     -- (BTCUSDT, BTC-USD). An exchange with no symbols list watches all.
+    -- Each exchange connects to the venue's public endpoint; `url` (and
+    -- `rest_url`) point it elsewhere (testnets, proxies). At start the
+    -- windows are warmed up from the venue's 1-minute candles, so 24h
+    -- rules work right away (`warmup = false` turns it off).
     exchanges = {
         binance = { symbols = { "BTC/USDT", "ETH/USDT", "SOL/USDT" } },
         coinbase = { symbols = { "BTC/USD", "ETH/USD" } },
+        -- kraken = { symbols = { "BTC/USD" } },
+        -- okx = { symbols = { "BTC/USDT" } },
+        -- bybit = { symbols = { "BTC/USDT" }, channels = { "tickers" } },
+        -- A venue or symbol without a stream can be polled over REST:
+        -- okx = { symbols = { "BTC/USDT" }, transport = "rest",
+        --         poll_interval_ms = 15000 },
+    },
+
+    -- How connections are made and retried (these are the defaults).
+    connect = {
+        backoff_initial_ms = 500,    -- doubles per failure, with jitter
+        backoff_max_ms = 30000,      -- never gives up
+        healthy_after_ms = 30000,    -- then the backoff starts over
+        -- ca_file = "/etc/ssl/certs/ca-certificates.crt",
     },
 
     limits = {

@@ -15,5 +15,9 @@ return {
         kraken = { url = fake .. "/kraken/v2", symbols = { "BTC/USD" } },
         okx = { url = fake .. "/okx/ws/v5/public", symbols = { "BTC/USDT" } },
         bybit = { url = fake .. "/bybit/v5/public/spot", symbols = { "BTC/USDT" } },
+        ["coinbase-exchange"] = { url = fake .. "/coinbase-exchange",
+                                  symbols = { "BTC/USD" } },
+        ["bybit-linear"] = { url = fake .. "/bybit/v5/public/linear",
+                             symbols = { "BTC/USDT", "ETH/USDT" } },
     },
 }

@@ -47,7 +47,7 @@ struct cs_engine_stats {
     uint64_t reloads_ok, reloads_failed;
     bool last_reload_ok;              /* the newest load or reload worked */
     int64_t last_reload_success_ns;   /* wall time of the newest success */
-    uint64_t ticks_by_venue[8];       /* index in cs_venue_all() */
+    uint64_t ticks_by_venue[CS_VENUES_MAX];   /* index in cs_venue_all() */
     uint64_t emit_errors;
 };
 

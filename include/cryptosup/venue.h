@@ -87,7 +87,10 @@ typedef void (*cs_venue_send_fn)(void *ctx, const char *text, size_t len);
 typedef void (*cs_venue_tick_fn)(void *ctx, const struct cs_tick *tick);
 
 struct cs_venue_ops {
-    const char *name;   /* "binance", "coinbase", "kraken", "okx", "bybit" */
+    /* "binance", "coinbase" (Advanced Trade), "coinbase-exchange" (the
+     * Exchange ws-feed), "kraken", "okx", "bybit" (spot), "bybit-linear".
+     * Ticks carry it as their `exchange`. */
+    const char *name;
     const struct cs_venue_wire *wire;
     /* Subscribe (or unsubscribe) raw symbols on channels (both arrays of
      * NUL-terminated strings), in as many messages as the venue's limits
@@ -158,6 +161,9 @@ struct cs_venue_ops {
 
 /* The venue called `name`, or NULL. */
 const struct cs_venue_ops *cs_venue_find(const char *name);
+/* At most this many venues exist (counters per venue are sized by it). */
+#define CS_VENUES_MAX 16
+
 /* NULL-terminated list of every venue. */
 const struct cs_venue_ops *const *cs_venue_all(void);
 
@@ -166,6 +172,8 @@ extern const struct cs_venue_ops cs_venue_coinbase;
 extern const struct cs_venue_ops cs_venue_kraken;
 extern const struct cs_venue_ops cs_venue_okx;
 extern const struct cs_venue_ops cs_venue_bybit;
+extern const struct cs_venue_ops cs_venue_coinbase_exchange;
+extern const struct cs_venue_ops cs_venue_bybit_linear;
 
 /* Longest symbol or channel name build_subscription() sends. */
 #define CS_VENUE_NAME_MAX 64
@@ -207,16 +215,28 @@ struct cs_venue_ctx {
     struct cs_venue_scratch *scratch;
     struct cs_parse_out *out;
     int64_t recv_ns;
+    const char *exchange;   /* static venue name the ticks carry */
 };
 /* Classifies a tokenised frame (root token 0), pushing ticks as it goes. */
 typedef struct cs_venue_result (*cs_venue_root_fn)(
     const struct cs_venue_ctx *c, const struct cs_json *js);
 /* The frame of every parse(): resets `out`, tokenises the frame
  * (cs_venue_parse_frame) and, when that works, sets out's class from
- * root(). */
-void cs_venue_run(struct cs_venue_scratch *s, const char *frame, size_t len,
+ * root(). `exchange` (the calling venue's name, static) goes to root()
+ * in the context, for the ticks: venues that share a parser (Coinbase
+ * Advanced Trade and Exchange, Bybit spot and linear) differ only in it. */
+void cs_venue_run(const char *exchange, struct cs_venue_scratch *s,
+                  const char *frame, size_t len,
                   int64_t recv_ns, struct cs_parse_out *out,
                   cs_venue_root_fn root);
+
+/* The Coinbase parser (coinbase.c), for Advanced Trade and Exchange
+ * ws-feed frames alike, its ticks named `exchange`: parse() of both
+ * "coinbase" and "coinbase-exchange" (coinbase_exchange.c). */
+void cs_venue_coinbase_parse(const char *exchange,
+                             struct cs_venue_scratch *scratch,
+                             const char *frame, size_t len, int64_t recv_ns,
+                             struct cs_parse_out *out);
 
 /* The first of names[0..n) that string token `tok` equals (or, with
  * `prefix`, starts with), or NULL. Escaped strings never match. */

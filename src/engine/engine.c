@@ -514,7 +514,7 @@ void cs_engine_tick(struct cs_engine *e, const struct cs_tick *tick)
         break;
     }
     e->stats.ticks++;
-    if (inst->venue_index < 8) {
+    if (inst->venue_index < CS_VENUES_MAX) {
         e->stats.ticks_by_venue[inst->venue_index]++;
     }
     if (e->opt.emit && e->opt.emit_ticks) {

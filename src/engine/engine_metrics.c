@@ -50,7 +50,7 @@ static void ticks(struct cs_metrics_writer *w, const struct cs_engine_stats *s)
     };
     cs_metrics_family(w, name, CS_METRIC_COUNTER,
                       "Ticks accepted from watched instruments");
-    for (size_t i = 0; venues[i] && i < 8; i++) {
+    for (size_t i = 0; venues[i] && i < CS_VENUES_MAX; i++) {
         const char *labels[] = { "exchange", venues[i]->name, NULL };
         cs_metrics_sample(w, name, labels, (double)s->ticks_by_venue[i]);
     }

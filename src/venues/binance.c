@@ -387,7 +387,7 @@ static struct cs_venue_result handle_root(const struct cs_venue_ctx *vc,
 static void binance_parse(struct cs_venue_scratch *scratch, const char *frame,
                           size_t len, int64_t recv_ns, struct cs_parse_out *out)
 {
-    cs_venue_run(scratch, frame, len, recv_ns, out, handle_root);
+    cs_venue_run(EXCHANGE, scratch, frame, len, recv_ns, out, handle_root);
 }
 
 /* Quote assets Binance lists or has listed, fiat and stablecoins

@@ -1,7 +1,9 @@
 /* Coinbase frames to normalised ticks, for both the Exchange ws-feed
  * ("type") and Advanced Trade ("channel" + events[] envelope, with its
  * connection-wide gap check); Advanced Trade subscribe messages, limits,
- * and its public REST ticker and candles. */
+ * and its public REST ticker and candles. The parser also serves the
+ * "coinbase-exchange" venue (coinbase_exchange.c), whose ticks it names
+ * so. */
 #include "cryptosup/venue.h"
 
 #include <string.h>
@@ -9,7 +11,7 @@
 #include "cryptosup/json.h"
 #include "cryptosup/jsonw.h"
 
-#define EXCHANGE "coinbase"
+#define EXCHANGE "coinbase"   /* Advanced Trade */
 
 /* What the parser decides, for readers of its output:
  * - ws-feed ticker: price, best_bid/best_ask, qty last_size, time, seq
@@ -140,7 +142,7 @@ static struct cs_venue_emitter emitter(const struct cs_venue_ctx *c,
                                        const struct how *h)
 {
     struct cs_venue_emitter em = {
-        c->out, EXCHANGE, c->recv_ns, h->l->kind, fill_tick, h,
+        c->out, c->exchange, c->recv_ns, h->l->kind, fill_tick, h,
         h->l->not_object,
     };
     return em;
@@ -318,11 +320,19 @@ static struct cs_venue_result handle_root(const struct cs_venue_ctx *c,
     return cs_venue_result(CS_FRAME_UNKNOWN, "object without type or channel");
 }
 
+void cs_venue_coinbase_parse(const char *exchange,
+                             struct cs_venue_scratch *scratch,
+                             const char *frame, size_t len, int64_t recv_ns,
+                             struct cs_parse_out *out)
+{
+    cs_venue_run(exchange, scratch, frame, len, recv_ns, out, handle_root);
+}
+
 static void coinbase_parse(struct cs_venue_scratch *scratch,
                            const char *frame, size_t len, int64_t recv_ns,
                            struct cs_parse_out *out)
 {
-    cs_venue_run(scratch, frame, len, recv_ns, out, handle_root);
+    cs_venue_coinbase_parse(EXCHANGE, scratch, frame, len, recv_ns, out);
 }
 
 static const char *const coinbase_default_channels[] = {

@@ -39,8 +39,12 @@ static const struct cs_venue_ops *const all_venues[] = {
     &cs_venue_kraken,
     &cs_venue_okx,
     &cs_venue_bybit,
+    &cs_venue_coinbase_exchange,
+    &cs_venue_bybit_linear,
     NULL,
 };
+_Static_assert(sizeof all_venues / sizeof *all_venues <= CS_VENUES_MAX + 1,
+               "raise CS_VENUES_MAX");
 
 const struct cs_venue_ops *cs_venue_find(const char *name)
 {
@@ -138,11 +142,11 @@ struct cs_venue_result cs_venue_result(enum cs_frame_class cls,
     return r;
 }
 
-void cs_venue_run(struct cs_venue_scratch *s, const char *frame, size_t len,
-                  int64_t recv_ns, struct cs_parse_out *out,
-                  cs_venue_root_fn root)
+void cs_venue_run(const char *exchange, struct cs_venue_scratch *s,
+                  const char *frame, size_t len, int64_t recv_ns,
+                  struct cs_parse_out *out, cs_venue_root_fn root)
 {
-    struct cs_venue_ctx c = { s, out, recv_ns };
+    struct cs_venue_ctx c = { s, out, recv_ns, exchange };
     struct cs_json js;
     struct cs_venue_result r;
 

@@ -628,7 +628,8 @@ static void test_split(void)
 static void test_registry(void)
 {
     static const char *const names[] = { "binance", "coinbase", "kraken",
-                                         "okx", "bybit" };
+                                         "okx", "bybit", "coinbase-exchange",
+                                         "bybit-linear" };
     const struct cs_venue_ops *const *all = cs_venue_all();
     size_t n = 0;
 
@@ -637,6 +638,10 @@ static void test_registry(void)
     CHECK(cs_venue_find("kraken") == &cs_venue_kraken);
     CHECK(cs_venue_find("okx") == &cs_venue_okx);
     CHECK(cs_venue_find("bybit") == &cs_venue_bybit);
+    CHECK(cs_venue_find("coinbase-exchange") == &cs_venue_coinbase_exchange);
+    CHECK(cs_venue_find("bybit-linear") == &cs_venue_bybit_linear);
+    CHECK(cs_venue_find("coinbase-") == NULL);
+    CHECK(cs_venue_find("bybit-spot") == NULL);
     CHECK(cs_venue_find("Binance") == NULL);
     CHECK(cs_venue_find("") == NULL);
     CHECK(cs_venue_find(NULL) == NULL);
@@ -645,10 +650,10 @@ static void test_registry(void)
               && all[n]->wire != NULL && all[n]->build_subscription != NULL
               && all[n]->build_ping != NULL
               && all[n]->compose_symbol != NULL);
-        CHECK(n < 5 && strcmp(all[n]->name, names[n]) == 0);
+        CHECK(n < 7 && strcmp(all[n]->name, names[n]) == 0);
         n++;
     }
-    CHECK_INT(n, 5);
+    CHECK_INT(n, 7);
     cs_venue_scratch_free(NULL);
 }
 

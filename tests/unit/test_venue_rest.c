@@ -55,6 +55,7 @@ struct got {
 };
 static struct got got;
 static const char *want_symbol;
+static const char *last_exchange = "";   /* of the last candle tick */
 
 static void collect(void *ctx, const struct cs_tick *t)
 {
@@ -65,6 +66,7 @@ static void collect(void *ctx, const struct cs_tick *t)
                  (int)t->price_text.len, t->price_text.ptr);
     }
     got.n++;
+    last_exchange = t->exchange;
     got.sane = got.sane && t->kind == CS_TICK_TRADE && t->has_price
                && !t->has_qty && !t->has_seq && !t->has_bid && !t->has_ask
                && text_is(t->raw_symbol, want_symbol)
@@ -186,6 +188,11 @@ static void test_urls(void)
               "&symbol=BTCUSDT");
     check_url(cs_venue_kraken.rest_ticker_url, "BTC/USD",
               "http://127.0.0.1:9/x/0/public/Ticker?pair=BTCUSD");
+    check_url(cs_venue_coinbase_exchange.rest_ticker_url, "BTC-USD",
+              "http://127.0.0.1:9/x/products/BTC-USD/ticker");
+    check_url(cs_venue_bybit_linear.rest_ticker_url, "BTCUSDT",
+              "http://127.0.0.1:9/x/v5/market/tickers?category=linear"
+              "&symbol=BTCUSDT");
 
     check_candles_url(&cs_venue_binance, "BTCUSDT", 1000,
                       "http://127.0.0.1:9/x/api/v3/klines?symbol=BTCUSDT"
@@ -206,6 +213,40 @@ static void test_urls(void)
     check_candles_url(&cs_venue_kraken, "BTC/USD", 720,
                       "http://127.0.0.1:9/x/0/public/OHLC?pair=BTCUSD"
                       "&interval=1&since=1700000039");
+    /* Coinbase Exchange: ISO 8601 seconds; end is the last second of the
+     * 300th minute (1700000040 + 17999 s), so the range holds 300
+     * buckets, the most one request may. */
+    check_candles_url(&cs_venue_coinbase_exchange, "BTC-USD", 300,
+                      "http://127.0.0.1:9/x/products/BTC-USD/candles?"
+                      "granularity=60&start=2023-11-14T22:14:00Z"
+                      "&end=2023-11-15T03:13:59Z");
+    check_candles_url(&cs_venue_coinbase_exchange, "BTC-USD", 1000,
+                      "http://127.0.0.1:9/x/products/BTC-USD/candles?"
+                      "granularity=60&start=2023-11-14T22:14:00Z"
+                      "&end=2023-11-15T03:13:59Z");
+    check_candles_url(&cs_venue_coinbase_exchange, "BTC-USD", 2,
+                      "http://127.0.0.1:9/x/products/BTC-USD/candles?"
+                      "granularity=60&start=2023-11-14T22:14:00Z"
+                      "&end=2023-11-14T22:15:59Z");
+    check_candles_url(&cs_venue_bybit_linear, "BTCUSDT", 1000,
+                      "http://127.0.0.1:9/x/v5/market/kline?category=linear"
+                      "&symbol=BTCUSDT&interval=1&start=1700000040000"
+                      "&end=1700060039999&limit=1000");
+    {
+        char buf[256];
+        CHECK_INT(cs_venue_coinbase_exchange.rest_candles_url(
+                      base, "", T0, T0 + 60000, buf, sizeof buf), 0);
+        CHECK_INT(cs_venue_coinbase_exchange.rest_candles_url(
+                      base, "BTC-USD", T0, T0 + 60000, buf, 40), 0);
+        CHECK_INT(cs_venue_coinbase_exchange.rest_candles_url(
+                      base, "BTC-USD", -60000, 0, buf, sizeof buf), 0);
+        CHECK_INT(cs_venue_coinbase_exchange.rest_candles_url(
+                      base, "BTC-USD", INT64_MAX - 1000, INT64_MAX, buf,
+                      sizeof buf), 0);
+        CHECK(cs_venue_coinbase_exchange.rest_ticker_url(base, "A/B C", buf,
+                                                         sizeof buf) > 0);
+        CHECK_STR(buf, "http://127.0.0.1:9/x/products/A%2FB%20C/ticker");
+    }
     /* Symbols are escaped, not pasted. */
     {
         char buf[256];
@@ -298,6 +339,37 @@ static void test_tickers(void)
                "36520.10000", 0);
     CHECK_STR(ticker(&cs_venue_kraken, "BTC/USD",
                      "synthetic/rest/kraken_ticker.jsonl", 2), "error reply");
+
+    /* Coinbase Exchange: the body names no product; ours is carried. */
+    CHECK(ticker(&cs_venue_coinbase_exchange, "BTC-USD",
+                 "synthetic/rest/coinbase_exchange_ticker.jsonl", 1) == NULL);
+    check_tick("coinbase-exchange", "BTC-USD", "36520.01", "36520.00",
+               "36520.01", 1700000201234567000LL);
+    CHECK_STR(ticker(&cs_venue_coinbase_exchange, "BTC-USD",
+                     "synthetic/rest/coinbase_exchange_ticker.jsonl", 2),
+              "error reply");
+    CHECK_STR(ticker(&cs_venue_coinbase_exchange, "BTC-USD",
+                     "synthetic/rest/coinbase_exchange_candles.jsonl", 1),
+              "ticker: not an object");
+    /* An Advanced Trade body is no Exchange ticker. */
+    CHECK_STR(ticker(&cs_venue_coinbase_exchange, "BTC-USD",
+                     "exchanges/coinbase/rest_advanced_trade_market_ticker"
+                     ".jsonl", 1), "ticker: missing price");
+
+    CHECK(ticker(&cs_venue_bybit_linear, "BTCUSDT",
+                 "synthetic/rest/bybit_linear_tickers.jsonl", 1) == NULL);
+    check_tick("bybit-linear", "BTCUSDT", "36520.10", "36520.00", "36520.10",
+               1700000201234LL * MS);
+    CHECK_STR(ticker(&cs_venue_bybit_linear, "ETHUSDT",
+                     "synthetic/rest/bybit_linear_tickers.jsonl", 1),
+              "ticker: wrong symbol");
+    CHECK_STR(ticker(&cs_venue_bybit_linear, "BTCUSDT",
+                     "synthetic/rest/bybit_linear_tickers.jsonl", 2),
+              "error reply");
+    /* Spot still names its ticks "bybit", from the same body. */
+    CHECK(ticker(&cs_venue_bybit, "BTCUSDT",
+                 "synthetic/rest/bybit_linear_tickers.jsonl", 1) == NULL);
+    CHECK_STR(tick.exchange, "bybit");
     free(tick_body);
     tick_body = NULL;
 }
@@ -319,6 +391,26 @@ static void test_candles(void)
     check_three(&cs_venue_kraken, "BTC/USD",
                 "synthetic/rest/kraken_ohlc.jsonl", "36505.5", "36515.2",
                 "36520.0", false);
+    /* Coinbase Exchange candles hold JSON numbers: their literal text. */
+    check_three(&cs_venue_coinbase_exchange, "BTC-USD",
+                "synthetic/rest/coinbase_exchange_candles.jsonl", "36505.5",
+                "36515.25", "36520", false);
+    check_three(&cs_venue_bybit_linear, "BTCUSDT",
+                "synthetic/rest/bybit_linear_kline.jsonl", "36505.50",
+                "36515.3", "36520.0", false);
+    /* Candles come out under the venue's name. */
+    CHECK(candles(&cs_venue_coinbase_exchange, "BTC-USD",
+                  "synthetic/rest/coinbase_exchange_candles.jsonl", 1, LATER)
+          == NULL);
+    CHECK_STR(last_exchange, "coinbase-exchange");
+    CHECK(candles(&cs_venue_bybit_linear, "BTCUSDT",
+                  "synthetic/rest/bybit_linear_kline.jsonl", 1, LATER)
+          == NULL);
+    CHECK_STR(last_exchange, "bybit-linear");
+    /* A bad row stops the walk; an object is not a list. */
+    CHECK_STR(candles(&cs_venue_coinbase_exchange, "BTC-USD",
+                      "synthetic/rest/coinbase_exchange_ticker.jsonl", 1,
+                      LATER), "candles: not a list");
     /* A ticker body is not candles. */
     CHECK(candles(&cs_venue_binance, "BTCUSDT",
                   "exchanges/binance/rest_ticker_price.jsonl", 3, LATER)
@@ -419,6 +511,14 @@ static void test_truncations(void)
           true },
         { &cs_venue_kraken, "BTC/USD", "synthetic/rest/kraken_ticker.jsonl",
           false },
+        { &cs_venue_coinbase_exchange, "BTC-USD",
+          "synthetic/rest/coinbase_exchange_candles.jsonl", true },
+        { &cs_venue_coinbase_exchange, "BTC-USD",
+          "synthetic/rest/coinbase_exchange_ticker.jsonl", false },
+        { &cs_venue_bybit_linear, "BTCUSDT",
+          "synthetic/rest/bybit_linear_kline.jsonl", true },
+        { &cs_venue_bybit_linear, "BTCUSDT",
+          "synthetic/rest/bybit_linear_tickers.jsonl", false },
     };
     static const char *const hostile[] = {
         "", "null", "[]", "{}", "[[]]", "[{}]", "\"x\"", "{\"result\":[]}",

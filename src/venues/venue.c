@@ -51,6 +51,13 @@ const struct cs_venue_ops *cs_venue_find(const char *name)
     if (name == NULL) {
         return NULL;
     }
+    /* Ticks carry the venue's own name pointer: the engine looks a venue
+     * up on every tick, so try identity before comparing text. */
+    for (size_t i = 0; all_venues[i] != NULL; i++) {
+        if (all_venues[i]->name == name) {
+            return all_venues[i];
+        }
+    }
     for (size_t i = 0; all_venues[i] != NULL; i++) {
         if (strcmp(all_venues[i]->name, name) == 0) {
             return all_venues[i];

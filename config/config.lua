@@ -38,6 +38,10 @@ return {
         -- ca_file = "/etc/ssl/certs/ca-certificates.crt",
     },
 
+    -- The HTTP endpoint: /metrics, /healthz, /api/prices, /api/alerts.
+    -- ":8000" is every interface; "127.0.0.1:8000" only this machine.
+    metrics = { listen = ":8000" },
+
     limits = {
         lua_memory_mb = 64,          -- the whole rule VM
         lua_instructions = 1000000,  -- per rule call

@@ -13,6 +13,7 @@
 #include "cryptosup/connector.h"
 #include "cryptosup/engine.h"
 #include "cryptosup/http.h"
+#include "cryptosup/http_server.h"
 #include "cryptosup/loop.h"
 #include "cryptosup/metrics.h"
 #include "cryptosup/log.h"
@@ -369,8 +370,50 @@ struct runtime {
     struct cs_rest *rest;
     struct cs_timer *housekeeping;
     struct cs_metrics *metrics;   /* every subsystem's collector */
+    struct cs_http_server *httpd; /* /metrics, /healthz, /api/...; NULL
+                                     when the address was unusable */
     int64_t stop_deadline_ns;     /* 0 until stopping */
 };
+
+/* /healthz: running (not stopping), warm-up over, and at least one open
+ * connection for every exchange that streams over WebSocket. */
+static bool runtime_healthy(void *arg, char *reason, size_t size)
+{
+    struct runtime *rt = arg;
+    const struct cs_config *cfg = cs_engine_config(rt->engine);
+
+    if (rt->stop_deadline_ns || stop_requested) {
+        snprintf(reason, size, "stopping");
+        return false;
+    }
+    /* Not cs_rest_ws_config: the connectors hold the view it replaces. */
+    for (size_t i = 0; i < cfg->nexchanges; i++) {
+        const struct cs_config_exchange *x = &cfg->exchanges[i];
+        const struct cs_exchange_stats *st = NULL;
+        if (x->transport == CS_TRANSPORT_REST || x->venue->wire == NULL ||
+            x->nsymbols == 0) {
+            continue;   /* no WebSocket for this one */
+        }
+        if (rt->connectors == NULL) {
+            snprintf(reason, size, "warming up: WebSocket connections not "
+                     "started yet");
+            return false;
+        }
+        for (size_t k = 0; k < cs_connectors_count(rt->connectors); k++) {
+            const struct cs_exchange_stats *c =
+                cs_connectors_stats(rt->connectors, k);
+            if (c && strcmp(c->exchange, x->name) == 0) {
+                st = c;
+            }
+        }
+        if (st == NULL || st->open_connections == 0) {
+            snprintf(reason, size, "%s: no open WebSocket connection",
+                     x->name);
+            return false;
+        }
+    }
+    return true;
+}
 
 static void log_exchange_stats(const struct cs_connectors *c)
 {
@@ -457,8 +500,17 @@ static void run_housekeeping(void *arg)
         reload_requested = 0;
         cs_log_info("lua.reload", "SIGHUP: reloading %s", rt->opt->config);
         if (cs_engine_reload(rt->engine, rt->opt->config) == CS_OK) {
+            const struct cs_config *cfg = cs_engine_config(rt->engine);
             /* The connectors follow once new symbols are warmed up. */
-            cs_rest_apply(rt->rest, cs_engine_config(rt->engine));
+            cs_rest_apply(rt->rest, cfg);
+            if (rt->httpd &&
+                strcmp(cs_http_server_listen(rt->httpd),
+                       cfg->metrics.listen) != 0) {
+                cs_log_warn("lua.reload", "metrics.listen changed to \"%s\": "
+                            "needs a restart; still serving on \"%s\"",
+                            cfg->metrics.listen,
+                            cs_http_server_listen(rt->httpd));
+            }
         }
     }
     cs_engine_maintain(rt->engine, 1000);
@@ -469,6 +521,7 @@ static int cmd_run(const struct options *o)
     struct runtime rt;
     struct cs_loop_options lo;
     struct cs_http_options ho;
+    struct cs_http_server_options so;
     const struct cs_config *cfg;
 
     memset(&rt, 0, sizeof rt);
@@ -508,6 +561,16 @@ static int cmd_run(const struct options *o)
     rt.rest = cs_rest_new(rt.loop, rt.http, rt.engine, cfg, WARMUP_WAIT_MS,
                           on_rest_ready, &rt);
     cs_rest_register_metrics(rt.rest, rt.metrics);
+    /* The endpoint reads the registry, the engine and (for /healthz) the
+     * runtime. An unusable address is logged and the engine runs on:
+     * monitoring matters more than its scrape endpoint. */
+    memset(&so, 0, sizeof so);
+    so.listen = cfg->metrics.listen;
+    so.metrics = rt.metrics;
+    so.engine = rt.engine;
+    so.health = runtime_healthy;
+    so.health_ctx = &rt;
+    rt.httpd = cs_http_server_new(rt.loop, &so);
     rt.housekeeping = cs_timer_new(rt.loop, run_housekeeping, &rt);
     cs_timer_start(rt.housekeeping, 100, 100);
     cs_loop_run(rt.loop);
@@ -518,6 +581,7 @@ static int cmd_run(const struct options *o)
     if (o->metrics_out) {
         write_metrics(o->metrics_out, rt.metrics);
     }
+    cs_http_server_free(rt.httpd);   /* before what it reads */
     cs_metrics_free(rt.metrics);   /* before the subsystems it reads */
     cs_timer_free(rt.housekeeping);
     cs_rest_free(rt.rest);

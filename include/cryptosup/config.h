@@ -57,6 +57,13 @@ struct cs_config_connect {
     size_t max_frame_bytes;    /* larger frames are dropped and counted */
 };
 
+/* The HTTP endpoint (/metrics, /healthz, /api/...). */
+struct cs_config_metrics {
+    char *listen;            /* "host:port" or ":port" (all interfaces) */
+};
+
+#define CS_CONFIG_METRICS_LISTEN ":8000"
+
 struct cs_config {
     char *path;              /* config file, NULL for built-in defaults */
     char *rules_dir;         /* absolute or relative to the config's dir */
@@ -67,6 +74,7 @@ struct cs_config {
     size_t nexchanges;
     bool all_symbols;        /* no exchanges section: watch everything */
     struct cs_config_connect connect;
+    struct cs_config_metrics metrics;
     int64_t *windows_s;      /* windows kept for every instrument, sorted */
     size_t nwindows;
     enum cs_log_level log_level;
@@ -96,6 +104,12 @@ const char *cs_config_data_dir(void);
  * test stream must not be mixed with the public venue's history).
  * Borrowed from `x` or static. */
 const char *cs_config_rest_url(const struct cs_config_exchange *x);
+
+/* Split a listen address "host:port", ":port" or "[v6]:port" (port
+ * 0..65535; 0: any free port). host gets "" for all interfaces. False when
+ * malformed or the host does not fit `host_size`. */
+bool cs_config_parse_listen(const char *text, char *host, size_t host_size,
+                            int *port);
 
 /* The raw spelling of BASE/QUOTE on a venue (BTCUSDT, BTC-USD). */
 void cs_config_compose_raw(const struct cs_venue_ops *venue, const char *base,

@@ -106,6 +106,30 @@ size_t cs_engine_maintain(struct cs_engine *e, size_t max_instruments);
 struct cs_metrics;
 void cs_engine_register_metrics(struct cs_engine *e, struct cs_metrics *m);
 
+/* The engine keeps the last CS_ENGINE_RECENT_ALERTS alerts dispatched
+ * (firing and resolved) for the HTTP API. */
+#define CS_ENGINE_RECENT_ALERTS 256
+
+/* Recent alert i, newest first (i = 0 is the newest); NULL past the end.
+ * Borrowed until the next tick. */
+const struct cs_alert *cs_engine_recent_alert(const struct cs_engine *e,
+                                              size_t i);
+
+/* JSON builders (engine_json.c). They append to `w` (borrowed), which the
+ * caller resets and owns. Loop thread. */
+struct cs_jsonw;
+/* An array of every watched instrument with a price: exchange, symbol,
+ * raw_symbol, price, bid, ask (decimal strings or null), ts (ms) and
+ * windows {"1h": {change, reference, high, low, complete, gapped}}. */
+void cs_engine_prices_json(struct cs_engine *e, struct cs_jsonw *w);
+/* An array of the recent alerts, newest first, each as
+ * {"id": N, <cs_alert_json_fields>}. */
+void cs_engine_alerts_json(const struct cs_engine *e, struct cs_jsonw *w);
+/* The fields of an alert (state, rule, severity, exchange, symbol,
+ * raw_symbol, ts, window, change, price, reference, message), written
+ * into an object the caller has begun. */
+void cs_alert_json_fields(struct cs_jsonw *w, const struct cs_alert *a);
+
 /* Reload from config path (NULL: defaults): load, validate, swap. On
  * failure keeps the running set, logs every error, returns the error. */
 enum cs_err cs_engine_reload(struct cs_engine *e, const char *config_path);

@@ -18,6 +18,14 @@ static void lws_log_line(int level, const char *line)
     while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) {
         n--;
     }
+    /* HTTP clients can cause this one at will (oversized request
+     * headers): at most one line a minute. */
+    if (strstr(line, "header data space") != NULL) {
+        cs_log_limited(CS_LOG_WARN, "conn.lws", "header-space", "%.*s "
+                       "(request headers over the limit; connection closed)",
+                       (int)n, line);
+        return;
+    }
     cs_log(level == LLL_ERR ? CS_LOG_WARN : CS_LOG_DEBUG, "conn.lws", "%.*s",
            (int)n, line);
 }

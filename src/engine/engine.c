@@ -27,6 +27,10 @@ struct cs_engine {
     struct cs_parse_out parsed;        /* reused for every frame */
     struct cs_jsonw out;               /* reused for every output line */
     struct cs_window_view views[CS_MAX_WINDOWS];
+    struct cs_alert recent[CS_ENGINE_RECENT_ALERTS];   /* ring of the last
+                                                          alerts dispatched */
+    size_t recent_next;                /* next slot to write */
+    size_t recent_count;               /* filled slots */
 };
 
 /* Window widths every instrument keeps: the config's plus every rule's. */
@@ -91,6 +95,16 @@ void cs_engine_free(struct cs_engine *e)
     cs_config_free(e->cfg);
     cs_jsonw_cleanup(&e->out);
     free(e);
+}
+
+const struct cs_alert *cs_engine_recent_alert(const struct cs_engine *e,
+                                              size_t i)
+{
+    if (i >= e->recent_count) {
+        return NULL;
+    }
+    return &e->recent[(e->recent_next + CS_ENGINE_RECENT_ALERTS - 1 - i) %
+                      CS_ENGINE_RECENT_ALERTS];
 }
 
 const struct cs_config *cs_engine_config(const struct cs_engine *e) { return e->cfg; }
@@ -165,57 +179,12 @@ static void emit_tick(struct cs_engine *e, const struct cs_instrument *inst,
 static void emit_alert(struct cs_engine *e, const struct cs_alert *a)
 {
     struct cs_jsonw *w = &e->out;
-    char window[16];
 
     cs_jsonw_reset(w);
     cs_jsonw_begin_object(w);
     cs_jsonw_key(w, "type");
     cs_jsonw_cstring(w, "alert");
-    cs_jsonw_key(w, "state");
-    cs_jsonw_cstring(w, a->status == CS_ALERT_FIRING ? "firing" : "resolved");
-    cs_jsonw_key(w, "rule");
-    cs_jsonw_cstring(w, a->rule);
-    cs_jsonw_key(w, "severity");
-    cs_jsonw_cstring(w, a->severity);
-    cs_jsonw_key(w, "exchange");
-    cs_jsonw_cstring(w, a->exchange);
-    cs_jsonw_key(w, "symbol");
-    cs_jsonw_cstring(w, a->symbol);
-    cs_jsonw_key(w, "raw_symbol");
-    cs_jsonw_cstring(w, a->raw_symbol);
-    cs_jsonw_key(w, "ts");
-    cs_jsonw_int(w, a->ts_ns / CS_NS_PER_MS);
-    cs_jsonw_key(w, "window");
-    if (a->window_s > 0) {
-        cs_duration_format(a->window_s, window, sizeof window);
-        cs_jsonw_cstring(w, window);
-    } else {
-        cs_jsonw_null(w);
-    }
-    cs_jsonw_key(w, "change");
-    if (a->has_change) {
-        /* 12 significant digits: exact enough for any ratio of prices,
-         * without binary noise such as 0.020000000000000018. */
-        char num[32];
-        int n = snprintf(num, sizeof num, "%.12g", a->change);
-        cs_jsonw_number_text(w, num, (size_t)n);
-    } else {
-        cs_jsonw_null(w);
-    }
-    cs_jsonw_key(w, "price");
-    cs_jsonw_cstring(w, a->price);
-    cs_jsonw_key(w, "reference");
-    if (a->reference[0]) {
-        cs_jsonw_cstring(w, a->reference);
-    } else {
-        cs_jsonw_null(w);
-    }
-    cs_jsonw_key(w, "message");
-    if (a->message[0]) {
-        cs_jsonw_cstring(w, a->message);
-    } else {
-        cs_jsonw_null(w);
-    }
+    cs_alert_json_fields(w, a);
     cs_jsonw_end_object(w);
     write_line(e);
 }
@@ -309,6 +278,11 @@ static void dispatch_alert(struct cs_engine *e, const struct cs_rule *rule,
 {
     bool visible = a->status == CS_ALERT_FIRING || rule->notify_resolved;
 
+    e->recent[e->recent_next] = *a;
+    e->recent_next = (e->recent_next + 1) % CS_ENGINE_RECENT_ALERTS;
+    if (e->recent_count < CS_ENGINE_RECENT_ALERTS) {
+        e->recent_count++;
+    }
     if (visible) {
         log_alert(a);
         if (e->opt.emit && e->opt.emit_alerts) {
@@ -519,6 +493,14 @@ void cs_engine_tick(struct cs_engine *e, const struct cs_tick *tick)
     }
     if (e->opt.emit && e->opt.emit_ticks) {
         emit_tick(e, inst, tick, ts_ns);
+    }
+    /* The newest quotes as the venue sent them (for /api/prices), also
+     * from quote ticks that do not move the series. */
+    if (tick->has_bid || tick->has_ask) {
+        inst->has_bid = tick->has_bid;
+        inst->bid = tick->bid;
+        inst->has_ask = tick->has_ask;
+        inst->ask = tick->ask;
     }
     /* The series is the last-trade price; quotes (as mids) feed it only
      * for instruments that have never shown a trade or ticker. */

@@ -32,6 +32,8 @@ struct cs_instrument {
     bool has_last;
     int64_t last_ts_ns;             /* newest accepted tick */
     struct cs_decimal last_price;   /* newest series price */
+    bool has_bid, has_ask;          /* from the newest tick with quotes */
+    struct cs_decimal bid, ask;
     bool has_trades;                /* trades/tickers seen: quotes no longer
                                        feed the series */
     uint64_t last_seq[CS_SEQ_SERIES];   /* per sequence series */

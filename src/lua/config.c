@@ -69,6 +69,7 @@ void cs_config_free(struct cs_config *cfg)
         cs_luaread_free_strings(x->channels, x->nchannels);
     }
     free(cfg->connect.ca_file);
+    free(cfg->metrics.listen);
     free(cfg->exchanges);
     cs_luaread_free_strings(cfg->rule_files, cfg->nrule_files);
     free(cfg->windows_s);
@@ -96,6 +97,7 @@ static struct cs_config *config_defaults(void)
     cfg->connect.healthy_after_ms = 30000;
     cfg->connect.connect_timeout_ms = 15000;
     cfg->connect.max_frame_bytes = 16u << 20;
+    cfg->metrics.listen = cs_xstrdup(CS_CONFIG_METRICS_LISTEN);
     return cfg;
 }
 
@@ -373,6 +375,76 @@ static void read_connect(struct extract *x, lua_State *L, int idx)
     lua_pop(L, 1);
 }
 
+bool cs_config_parse_listen(const char *text, char *host, size_t host_size,
+                            int *port)
+{
+    const char *colon = strrchr(text, ':');
+    const char *h = text;
+    size_t hlen;
+    char *end;
+    long p;
+
+    if (colon == NULL || colon[1] == '\0') {
+        return false;
+    }
+    hlen = (size_t)(colon - text);
+    if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']') {
+        h++;
+        hlen -= 2;
+    } else if (memchr(h, ':', hlen) != NULL) {
+        return false;   /* an IPv6 address needs brackets */
+    }
+    for (const char *c = colon + 1; *c; c++) {
+        if (!isdigit((unsigned char)*c)) {
+            return false;
+        }
+    }
+    p = strtol(colon + 1, &end, 10);
+    if (*end != '\0' || p < 0 || p > 65535 || hlen >= host_size) {
+        return false;
+    }
+    for (size_t i = 0; i < hlen; i++) {
+        if (isspace((unsigned char)h[i]) || h[i] == '/') {
+            return false;
+        }
+    }
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+    *port = (int)p;
+    return true;
+}
+
+static void read_metrics(struct extract *x, lua_State *L, int idx)
+{
+    static const char *const keys[] = { "listen", NULL };
+    char *listen = NULL;
+    char host[256];
+    int port;
+
+    if (cs_lua_get_table_field(L, idx, "metrics") != CS_FIELD_OK) {
+        if (cs_luaread_field(L, idx, "metrics") != LUA_TNIL) {
+            cs_luaread_error(&x->rd, "metrics", "expected a table");
+        }
+        lua_pop(L, 1);
+        return;
+    }
+    cs_luaread_check_keys(&x->rd, L, -1, "metrics", keys);
+    if (cs_luaread_string(&x->rd, L, -1, "metrics", "listen", &listen) &&
+        listen) {
+        if (!cs_config_parse_listen(listen, host, sizeof host, &port)) {
+            cs_luaread_error(&x->rd, "metrics.listen", "expected \"host:port"
+                             "\" or \":port\" (port 0-65535), got \"%s\"",
+                             listen);
+        } else {
+            free(x->cfg->metrics.listen);
+            x->cfg->metrics.listen = listen;
+            listen = NULL;
+        }
+    }
+    free(listen);
+    lua_pop(L, 1);
+}
+
 static void read_exchanges(struct extract *x, lua_State *L, int idx)
 {
     int type = cs_luaread_field(L, idx, "exchanges");
@@ -482,7 +554,7 @@ static int extract_config(lua_State *L)
 {
     static const char *const keys[] = {
         "log_level", "rules", "lua_path", "windows", "exchanges", "limits",
-        "connect", NULL
+        "connect", "metrics", NULL
     };
     struct extract *x = lua_touserdata(L, 1);
     char *level = NULL, *lua_path = NULL;
@@ -511,6 +583,7 @@ static int extract_config(lua_State *L)
     read_exchanges(x, L, 2);
     read_limits(x, L, 2);
     read_connect(x, L, 2);
+    read_metrics(x, L, 2);
     return 0;
 }
 

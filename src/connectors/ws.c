@@ -58,7 +58,8 @@ static void finish(struct cs_ws *ws, int code, const char *why)
     if (ws->in_connect) {
         /* The caller has no handle yet: cs_ws_connect reports it. */
         ws->failed_in_connect = true;
-        cs_log_warn(LOG_WS, "%s: %s", ws->host, why);
+        cs_log_limited(CS_LOG_WARN, LOG_WS, "connect-failed", "%s: %s",
+                       ws->host, why);
         return;
     }
     if (ws->ev.closed) {
@@ -260,7 +261,9 @@ struct cs_ws *cs_ws_connect(struct cs_loop *loop, const char *url,
             lws_set_opaque_user_data(ws->wsi, NULL);
         }
         if (!ws->failed_in_connect) {
-            cs_log_warn(LOG_WS, "cannot start a connection to %s", url);
+            /* Each attempt is logged by its connector; fold repeats. */
+            cs_log_limited(CS_LOG_WARN, LOG_WS, "connect-start",
+                           "cannot start a connection to %s", url);
         }
         free(ws);
         return NULL;

@@ -24,6 +24,11 @@ void cs_metrics_family(struct cs_metrics_writer *w, const char *name,
 void cs_metrics_sample(struct cs_metrics_writer *w, const char *name,
                        const char *const *labels, double value);
 
+/* As cs_metrics_sample, with the value already spelled (e.g. an exact
+ * decimal price: "65083.67" rather than 65083.669999999998). */
+void cs_metrics_sample_text(struct cs_metrics_writer *w, const char *name,
+                            const char *const *labels, const char *value);
+
 /* A whole histogram series: cumulative counts for each upper bound in
  * `bounds` (ascending, +Inf implied), plus sum and count. */
 void cs_metrics_histogram(struct cs_metrics_writer *w, const char *name,

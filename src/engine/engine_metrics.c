@@ -144,8 +144,9 @@ static void prices(struct cs_metrics_writer *w, struct cs_engine *e)
         const char *labels[] = { "exchange", inst->venue->name, "symbol",
                                  inst->symbol, NULL };
         if (inst->watched && inst->has_last) {
-            cs_metrics_sample(w, name, labels,
-                              cs_decimal_to_double(inst->last_price));
+            char price[48];
+            cs_decimal_format(inst->last_price, false, price, sizeof price);
+            cs_metrics_sample_text(w, name, labels, price);
         }
     }
     gauge(w, "cryptosup_instruments", "Instruments known",

@@ -70,16 +70,22 @@ void cs_metrics_family(struct cs_metrics_writer *w, const char *name,
 
 static void put_label_value(struct cs_metrics_writer *w, const char *v)
 {
-    for (const char *p = v; *p; p++) {
-        if (*p == '\\') {
+    /* Copy runs that need no escape in one go: label values are mostly
+     * plain symbols, and a scrape writes tens of thousands of them. */
+    while (*v) {
+        size_t run = strcspn(v, "\\\"\n");
+        put(w, v, run);
+        v += run;
+        if (*v == '\\') {
             put(w, "\\\\", 2);
-        } else if (*p == '"') {
+        } else if (*v == '"') {
             put(w, "\\\"", 2);
-        } else if (*p == '\n') {
+        } else if (*v == '\n') {
             put(w, "\\n", 2);
         } else {
-            put(w, p, 1);
+            break;
         }
+        v++;
     }
 }
 
@@ -137,6 +143,16 @@ void cs_metrics_sample(struct cs_metrics_writer *w, const char *name,
     put_labels(w, labels, NULL, NULL);
     put(w, " ", 1);
     put_value(w, value);
+    put(w, "\n", 1);
+}
+
+void cs_metrics_sample_text(struct cs_metrics_writer *w, const char *name,
+                            const char *const *labels, const char *value)
+{
+    puts_(w, name);
+    put_labels(w, labels, NULL, NULL);
+    put(w, " ", 1);
+    puts_(w, value);
     put(w, "\n", 1);
 }
 

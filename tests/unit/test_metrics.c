@@ -72,7 +72,7 @@ static void test_engine_collector(void)
     CHECK(cs_engine_reload(e, "/no/such/config.lua") != CS_OK);
     text = cs_metrics_render(m, NULL);
     CHECK(strstr(text, "crypto_price{exchange=\"binance\",symbol=\"BTC/USDT\"} "
-                       "65083.669999999998\n") != NULL);
+                       "65083.67\n") != NULL);
     CHECK(strstr(text, "cryptosup_ticks_total{exchange=\"binance\"} 1\n")
           != NULL);
     CHECK(strstr(text, "cryptosup_frames_total{class=\"malformed\"} 1\n")

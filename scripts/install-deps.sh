@@ -7,7 +7,7 @@ packages=(
     build-essential cmake pkg-config
     liblua5.4-dev lua5.4 lua-busted
     libwebsockets-dev libuv1-dev libcurl4-openssl-dev libpq-dev libcjson-dev
-    libssl-dev openssl curl prometheus
+    libssl-dev openssl curl prometheus postgresql
 )
 
 missing=()

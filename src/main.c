@@ -20,6 +20,7 @@
 #include "cryptosup/replay.h"
 #include "cryptosup/rest.h"
 #include "cryptosup/rules.h"
+#include "cryptosup/store.h"
 #include "cryptosup/timeutil.h"
 
 #define LOG_MAIN "main"
@@ -311,8 +312,41 @@ static void log_summary(const struct cs_engine *e)
                 (unsigned long long)s->alerts_fired);
 }
 
+/* How long shutdown waits for the database before spilling the rest. */
+#define STORE_FLUSH_TIMEOUT_MS 10000
+
+/* Start history storage when the config asks for it. False: configured
+ * but unusable (logged); *out NULL when not configured. */
+static bool start_store(struct cs_engine *e, struct cs_store **out)
+{
+    const struct cs_config_storage *sc = &cs_engine_config(e)->storage;
+
+    *out = NULL;
+    if (!sc->enabled) {
+        return true;
+    }
+    *out = cs_store_new(sc);
+    if (*out == NULL) {
+        return false;
+    }
+    cs_engine_set_store(e, *out);
+    return true;
+}
+
+/* Hand over what the engine holds and write out the queue (bounded). */
+static void stop_store(struct cs_engine *e, struct cs_store *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    cs_engine_store_flush(e);
+    cs_engine_set_store(e, NULL);
+    cs_store_stop(s, STORE_FLUSH_TIMEOUT_MS);
+}
+
 static int cmd_replay(const struct options *o, int nfiles, char **files)
 {
+    struct cs_store *store = NULL;
     struct cs_engine *e;
     struct cs_replay_options ro;
     struct cs_replay_stats rstats;
@@ -326,6 +360,10 @@ static int cmd_replay(const struct options *o, int nfiles, char **files)
     if (e == NULL) {
         return 1;
     }
+    if (!start_store(e, &store)) {
+        cs_engine_free(e);
+        return 1;
+    }
     memset(&ro, 0, sizeof ro);
     memset(&rstats, 0, sizeof rstats);
     ro.exchange = o->exchange;
@@ -335,6 +373,8 @@ static int cmd_replay(const struct options *o, int nfiles, char **files)
     ro.reload = &reload_requested;
     if (o->exchange && cs_venue_find(o->exchange) == NULL) {
         cs_log_error(LOG_MAIN, "unknown exchange %s", o->exchange);
+        stop_store(e, store);
+        cs_store_free(store);
         cs_engine_free(e);
         return 2;
     }
@@ -348,14 +388,19 @@ static int cmd_replay(const struct options *o, int nfiles, char **files)
         status = 1;
     }
     log_summary(e);
+    stop_store(e, store);
     if (o->metrics_out) {
         struct cs_metrics *m = cs_metrics_new();
         cs_engine_register_metrics(e, m);
+        if (store) {
+            cs_store_register_metrics(store, m);
+        }
         if (!write_metrics(o->metrics_out, m)) {
             status = 1;
         }
         cs_metrics_free(m);
     }
+    cs_store_free(store);
     cs_engine_free(e);
     return status;
 }
@@ -370,6 +415,7 @@ struct runtime {
     struct cs_rest *rest;
     struct cs_timer *housekeeping;
     struct cs_metrics *metrics;   /* every subsystem's collector */
+    struct cs_store *store;       /* history; NULL when not configured */
     struct cs_http_server *httpd; /* /metrics, /healthz, /api/...; NULL
                                      when the address was unusable */
     int64_t stop_deadline_ns;     /* 0 until stopping */
@@ -530,6 +576,10 @@ static int cmd_run(const struct options *o)
     if (rt.engine == NULL) {
         return 1;
     }
+    if (!start_store(rt.engine, &rt.store)) {
+        cs_engine_free(rt.engine);
+        return 1;
+    }
     if (o->emit_ticks || o->emit_alerts) {
         setvbuf(stdout, NULL, _IOLBF, 0);
     }
@@ -538,6 +588,8 @@ static int cmd_run(const struct options *o)
     lo.ca_file = cfg->connect.ca_file;
     rt.loop = cs_loop_new(&lo);
     if (rt.loop == NULL) {
+        stop_store(rt.engine, rt.store);
+        cs_store_free(rt.store);
         cs_engine_free(rt.engine);
         return 1;
     }
@@ -551,6 +603,8 @@ static int cmd_run(const struct options *o)
     rt.http = cs_http_new(rt.loop, &ho);
     if (rt.http == NULL) {
         cs_loop_free(rt.loop);
+        stop_store(rt.engine, rt.store);
+        cs_store_free(rt.store);
         cs_engine_free(rt.engine);
         return 1;
     }
@@ -558,6 +612,9 @@ static int cmd_run(const struct options *o)
      * (on_rest_ready), so older candles are not made late by live ticks. */
     rt.metrics = cs_metrics_new();
     cs_engine_register_metrics(rt.engine, rt.metrics);
+    if (rt.store) {
+        cs_store_register_metrics(rt.store, rt.metrics);
+    }
     rt.rest = cs_rest_new(rt.loop, rt.http, rt.engine, cfg, WARMUP_WAIT_MS,
                           on_rest_ready, &rt);
     cs_rest_register_metrics(rt.rest, rt.metrics);
@@ -578,6 +635,7 @@ static int cmd_run(const struct options *o)
     log_exchange_stats(rt.connectors);
     log_rest_stats(rt.rest);
     log_summary(rt.engine);
+    stop_store(rt.engine, rt.store);   /* flush before the final metrics */
     if (o->metrics_out) {
         write_metrics(o->metrics_out, rt.metrics);
     }
@@ -588,6 +646,7 @@ static int cmd_run(const struct options *o)
     cs_http_free(rt.http);
     cs_connectors_free(rt.connectors);
     cs_loop_free(rt.loop);
+    cs_store_free(rt.store);
     cs_engine_free(rt.engine);
     if (fflush(stdout) != 0) {
         return 1;

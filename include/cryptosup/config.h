@@ -64,6 +64,24 @@ struct cs_config_metrics {
 
 #define CS_CONFIG_METRICS_LISTEN ":8000"
 
+/* PostgreSQL history (store.h). Off unless postgres or postgres_env is
+ * set. */
+enum cs_store_mode { CS_STORE_EVERY_TICK, CS_STORE_INTERVAL };
+
+struct cs_config_storage {
+    bool enabled;
+    char *postgres;          /* conninfo or URL; secret: never logged */
+    char *postgres_env;      /* environment variable holding it instead */
+    enum cs_store_mode mode;
+    int64_t interval_ms;     /* CS_STORE_INTERVAL: one row per instrument
+                                per interval (the interval's last price) */
+    size_t queue_rows;       /* preallocated ring */
+    size_t buffer_rows;      /* in-memory overflow beyond the ring */
+    char *spill_dir;         /* on-disk spill while the database is away */
+    int64_t spill_max_mb;
+    size_t batch_rows;       /* rows per COPY */
+};
+
 struct cs_config {
     char *path;              /* config file, NULL for built-in defaults */
     char *rules_dir;         /* absolute or relative to the config's dir */
@@ -75,6 +93,7 @@ struct cs_config {
     bool all_symbols;        /* no exchanges section: watch everything */
     struct cs_config_connect connect;
     struct cs_config_metrics metrics;
+    struct cs_config_storage storage;
     int64_t *windows_s;      /* windows kept for every instrument, sorted */
     size_t nwindows;
     enum cs_log_level log_level;

@@ -130,6 +130,15 @@ void cs_engine_alerts_json(const struct cs_engine *e, struct cs_jsonw *w);
  * into an object the caller has begun. */
 void cs_alert_json_fields(struct cs_jsonw *w, const struct cs_alert *a);
 
+/* History storage (store.h): accepted ticks and alerts are handed to `s`
+ * (borrowed; NULL: none) as the config's storage.mode says. The store
+ * must outlive the engine's use of it: detach (NULL) before freeing it.
+ * cs_engine_store_flush hands over what interval mode still holds (the
+ * newest price of each instrument's current interval). Loop thread. */
+struct cs_store;
+void cs_engine_set_store(struct cs_engine *e, struct cs_store *s);
+void cs_engine_store_flush(struct cs_engine *e);
+
 /* Reload from config path (NULL: defaults): load, validate, swap. On
  * failure keeps the running set, logs every error, returns the error. */
 enum cs_err cs_engine_reload(struct cs_engine *e, const char *config_path);

@@ -9,6 +9,7 @@
 
 #include "cryptosup/jsonw.h"
 #include "cryptosup/log.h"
+#include "cryptosup/store.h"
 #include "cryptosup/timeutil.h"
 #include "engine/instruments.h"
 
@@ -31,6 +32,7 @@ struct cs_engine {
                                                           alerts dispatched */
     size_t recent_next;                /* next slot to write */
     size_t recent_count;               /* filled slots */
+    struct cs_store *store;            /* history; borrowed, may be NULL */
 };
 
 /* Window widths every instrument keeps: the config's plus every rule's. */
@@ -291,6 +293,9 @@ static void dispatch_alert(struct cs_engine *e, const struct cs_rule *rule,
     }
     /* Notifiers get resolutions too: Alertmanager needs them even when
      * nobody wants a "resolved" email. */
+    if (e->store && !e->warming) {
+        cs_store_enqueue_alert(e->store, a);
+    }
     if (e->opt.alerts && !cs_alert_queue_push(e->opt.alerts, a)) {
         e->stats.alerts_queue_dropped++;
         cs_log_limited(CS_LOG_WARN, LOG_ALERTS, "queue-full",
@@ -448,6 +453,89 @@ static enum seq_verdict check_sequence(struct cs_instrument *inst,
     return v;
 }
 
+static void store_copy(char *dst, size_t size, const char *src, size_t len)
+{
+    if (len >= size) {
+        len = size - 1;
+    }
+    memcpy(dst, src, len);
+    dst[len] = '\0';
+}
+
+static void store_put(struct cs_engine *e, const struct cs_instrument *inst,
+                      const char *exchange, const char *price,
+                      size_t price_len, int64_t ts_ns, int64_t recv_ns)
+{
+    struct cs_store_row row;
+    store_copy(row.exchange, sizeof row.exchange, exchange, strlen(exchange));
+    store_copy(row.symbol, sizeof row.symbol, inst->symbol,
+               strlen(inst->symbol));
+    store_copy(row.price, sizeof row.price, price, price_len);
+    row.ts_ns = ts_ns;
+    row.recv_ns = recv_ns;
+    cs_store_enqueue(e->store, &row);
+}
+
+static void store_pending(struct cs_engine *e, struct cs_instrument *inst)
+{
+    char text[CS_STORE_TEXT_MAX];
+    size_t n;
+    if (!inst->store_pending) {
+        return;
+    }
+    n = cs_decimal_format(inst->store_price, false, text, sizeof text);
+    store_put(e, inst, inst->venue->name, text, n < sizeof text ? n : 0,
+              inst->store_ts_ns, inst->store_recv_ns);
+    inst->store_pending = false;
+}
+
+/* An accepted series price: every tick, or in interval mode the newest
+ * price of each interval (stored when the next interval begins). */
+static void store_tick(struct cs_engine *e, struct cs_instrument *inst,
+                       const struct cs_tick *t, struct cs_decimal price,
+                       int64_t ts_ns)
+{
+    const struct cs_config_storage *c = &e->cfg->storage;
+    int64_t bucket;
+
+    if (c->mode == CS_STORE_EVERY_TICK) {
+        char text[CS_STORE_TEXT_MAX];
+        size_t n = t->price_text.len;
+        const char *p = t->price_text.ptr;
+        if (!t->has_price || n == 0) {   /* a quote: its mid */
+            n = cs_decimal_format(price, false, text, sizeof text);
+            p = text;
+            n = n < sizeof text ? n : 0;
+        }
+        store_put(e, inst, t->exchange, p, n, ts_ns, t->recv_ns);
+        return;
+    }
+    bucket = ts_ns / (c->interval_ms * CS_NS_PER_MS);
+    if (inst->store_pending && bucket != inst->store_bucket) {
+        store_pending(e, inst);
+    }
+    inst->store_bucket = bucket;
+    inst->store_pending = true;
+    inst->store_price = price;
+    inst->store_ts_ns = ts_ns;
+    inst->store_recv_ns = t->recv_ns;
+}
+
+void cs_engine_set_store(struct cs_engine *e, struct cs_store *s)
+{
+    e->store = s;
+}
+
+void cs_engine_store_flush(struct cs_engine *e)
+{
+    if (e->store == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < cs_instruments_count(e->instruments); i++) {
+        store_pending(e, cs_instruments_at(e->instruments, i));
+    }
+}
+
 void cs_engine_tick(struct cs_engine *e, const struct cs_tick *tick)
 {
     struct cs_instrument *inst;
@@ -523,6 +611,9 @@ void cs_engine_tick(struct cs_engine *e, const struct cs_tick *tick)
     inst->last_price = price;
     if (ts_ns > e->now_ns) {
         e->now_ns = ts_ns;
+    }
+    if (e->store && !e->warming) {
+        store_tick(e, inst, tick, price, ts_ns);
     }
     for (size_t i = 0; i < inst->nwindows; i++) {
         cs_window_push(inst->windows[i], ts_ns, price);

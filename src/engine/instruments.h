@@ -36,6 +36,12 @@ struct cs_instrument {
     struct cs_decimal bid, ask;
     bool has_trades;                /* trades/tickers seen: quotes no longer
                                        feed the series */
+    /* Storage in interval mode: the interval of the last row stored and
+     * the newest price of the current interval, not yet stored. */
+    int64_t store_bucket;
+    bool store_pending;
+    struct cs_decimal store_price;
+    int64_t store_ts_ns, store_recv_ns;
     uint64_t last_seq[CS_SEQ_SERIES];   /* per sequence series */
     bool has_seq[CS_SEQ_SERIES];
 };

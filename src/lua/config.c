@@ -70,6 +70,9 @@ void cs_config_free(struct cs_config *cfg)
     }
     free(cfg->connect.ca_file);
     free(cfg->metrics.listen);
+    free(cfg->storage.postgres);
+    free(cfg->storage.postgres_env);
+    free(cfg->storage.spill_dir);
     free(cfg->exchanges);
     cs_luaread_free_strings(cfg->rule_files, cfg->nrule_files);
     free(cfg->windows_s);
@@ -98,6 +101,13 @@ static struct cs_config *config_defaults(void)
     cfg->connect.connect_timeout_ms = 15000;
     cfg->connect.max_frame_bytes = 16u << 20;
     cfg->metrics.listen = cs_xstrdup(CS_CONFIG_METRICS_LISTEN);
+    cfg->storage.mode = CS_STORE_EVERY_TICK;
+    cfg->storage.interval_ms = 1000;
+    cfg->storage.queue_rows = 100000;
+    cfg->storage.buffer_rows = 1000000;
+    cfg->storage.spill_dir = cs_xstrdup("/var/lib/cryptosup/spill");
+    cfg->storage.spill_max_mb = 1024;
+    cfg->storage.batch_rows = 5000;
     return cfg;
 }
 
@@ -375,6 +385,80 @@ static void read_connect(struct extract *x, lua_State *L, int idx)
     lua_pop(L, 1);
 }
 
+static void read_storage(struct extract *x, lua_State *L, int idx)
+{
+    static const char *const keys[] = {
+        "postgres", "postgres_env", "mode", "interval_ms", "queue_rows",
+        "buffer_rows", "spill_dir", "spill_max_mb", "batch_rows", NULL
+    };
+    struct cs_config_storage *c = &x->cfg->storage;
+    char *mode = NULL, *dir = NULL;
+    int64_t queue = (int64_t)c->queue_rows, buffer = (int64_t)c->buffer_rows;
+    int64_t batch = (int64_t)c->batch_rows;
+
+    if (cs_lua_get_table_field(L, idx, "storage") != CS_FIELD_OK) {
+        if (cs_luaread_field(L, idx, "storage") != LUA_TNIL) {
+            cs_luaread_error(&x->rd, "storage", "expected a table");
+        }
+        lua_pop(L, 1);
+        return;
+    }
+    cs_luaread_check_keys(&x->rd, L, -1, "storage", keys);
+    cs_luaread_string(&x->rd, L, -1, "storage", "postgres", &c->postgres);
+    cs_luaread_string(&x->rd, L, -1, "storage", "postgres_env",
+                      &c->postgres_env);
+    if (c->postgres && c->postgres_env) {
+        cs_luaread_error(&x->rd, "storage.postgres_env", "set postgres or "
+                         "postgres_env, not both");
+    }
+    if ((c->postgres && c->postgres[0] == '\0') ||
+        (c->postgres_env && c->postgres_env[0] == '\0')) {
+        cs_luaread_error(&x->rd, c->postgres ? "storage.postgres"
+                         : "storage.postgres_env", "must not be empty");
+    }
+    c->enabled = c->postgres != NULL || c->postgres_env != NULL;
+    if (cs_luaread_string(&x->rd, L, -1, "storage", "mode", &mode) && mode) {
+        if (strcmp(mode, "every_tick") == 0) {
+            c->mode = CS_STORE_EVERY_TICK;
+        } else if (strcmp(mode, "interval") == 0) {
+            c->mode = CS_STORE_INTERVAL;
+        } else {
+            cs_luaread_error(&x->rd, "storage.mode", "expected "
+                             "\"every_tick\" or \"interval\", got \"%s\"",
+                             mode);
+        }
+    }
+    free(mode);
+    cs_luaread_integer(&x->rd, L, -1, "storage", "interval_ms", 10,
+                       86400000, &c->interval_ms);
+    if (cs_luaread_integer(&x->rd, L, -1, "storage", "queue_rows", 16,
+                           10000000, &queue)) {
+        c->queue_rows = (size_t)queue;
+    }
+    if (cs_luaread_integer(&x->rd, L, -1, "storage", "buffer_rows", 0,
+                           100000000, &buffer)) {
+        c->buffer_rows = (size_t)buffer;
+    }
+    if (cs_luaread_integer(&x->rd, L, -1, "storage", "batch_rows", 1,
+                           1000000, &batch)) {
+        c->batch_rows = (size_t)batch;
+    }
+    cs_luaread_integer(&x->rd, L, -1, "storage", "spill_max_mb", 0,
+                       1048576, &c->spill_max_mb);
+    if (cs_luaread_string(&x->rd, L, -1, "storage", "spill_dir", &dir) &&
+        dir) {
+        if (dir[0] == '\0') {
+            cs_luaread_error(&x->rd, "storage.spill_dir", "must not be "
+                             "empty");
+        } else {
+            free(c->spill_dir);
+            c->spill_dir = cs_path_join(x->base_dir, dir);
+        }
+    }
+    free(dir);
+    lua_pop(L, 1);
+}
+
 bool cs_config_parse_listen(const char *text, char *host, size_t host_size,
                             int *port)
 {
@@ -554,7 +638,7 @@ static int extract_config(lua_State *L)
 {
     static const char *const keys[] = {
         "log_level", "rules", "lua_path", "windows", "exchanges", "limits",
-        "connect", "metrics", NULL
+        "connect", "metrics", "storage", NULL
     };
     struct extract *x = lua_touserdata(L, 1);
     char *level = NULL, *lua_path = NULL;
@@ -584,6 +668,7 @@ static int extract_config(lua_State *L)
     read_limits(x, L, 2);
     read_connect(x, L, 2);
     read_metrics(x, L, 2);
+    read_storage(x, L, 2);
     return 0;
 }
 

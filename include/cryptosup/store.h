@@ -1,0 +1,73 @@
+/* PostgreSQL history: the loop thread hands fixed-size rows to a bounded
+ * queue (a preallocated SPSC ring, then an in-memory overflow of chunks up
+ * to buffer_rows); one writer thread owns the connection, writes COPY
+ * batches, reconnects with backoff and jitter, spills to disk while the
+ * database is away and replays the spill when it is back. Beyond the
+ * limits rows are dropped and counted, never waited for. */
+#ifndef CRYPTOSUP_STORE_H
+#define CRYPTOSUP_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cryptosup/alert.h"
+#include "cryptosup/config.h"
+
+#define CS_STORE_TEXT_MAX 48
+
+/* One price row; strings NUL-terminated (truncated to fit). */
+struct cs_store_row {
+    char exchange[16];
+    char symbol[CS_STORE_TEXT_MAX];
+    char price[CS_STORE_TEXT_MAX];   /* exact decimal text */
+    int64_t ts_ns;                   /* data time */
+    int64_t recv_ns;                 /* 0: unknown (NULL) */
+};
+
+struct cs_store_stats {
+    uint64_t rows_queued, rows_written, alerts_written, batches;
+    uint64_t dropped;                /* rows and alerts lost, all reasons */
+    uint64_t spilled_rows, replayed_rows, reconnects, write_errors;
+    uint64_t spill_bytes;            /* on disk now */
+    uint64_t queue_depth;            /* ring + overflow */
+    bool connected;
+    int64_t last_write_ns;           /* wall time; 0: never */
+};
+
+struct cs_store;
+
+/* Start the writer thread for `cfg` (copied; borrowed only during the
+ * call). NULL when storage is not configured or the DSN is missing
+ * (logged). */
+struct cs_store *cs_store_new(const struct cs_config_storage *cfg);
+
+/* Hand a row to the writer thread (copied). Never blocks or allocates
+ * except for a new overflow chunk; false (and counted) when dropped. Loop
+ * thread only (single producer). */
+bool cs_store_enqueue(struct cs_store *s, const struct cs_store_row *row);
+/* The same for an alert (its own small ring). Loop thread only. */
+bool cs_store_enqueue_alert(struct cs_store *s, const struct cs_alert *a);
+
+/* Write out everything queued, waiting at most timeout_ms for the
+ * database; what cannot be written goes to the spill file. Joins the
+ * writer. Call once, after the last enqueue. */
+void cs_store_stop(struct cs_store *s, int64_t timeout_ms);
+void cs_store_free(struct cs_store *s);   /* stops if needed; NULL is fine */
+
+/* Any thread. */
+void cs_store_get_stats(const struct cs_store *s, struct cs_store_stats *out);
+
+struct cs_metrics;
+void cs_store_register_metrics(struct cs_store *s, struct cs_metrics *m);
+
+/* Format a row (or alert) as one line of COPY text format into buf;
+ * returns the length (needs at most CS_STORE_LINE_MAX). Exposed for
+ * tests. */
+#define CS_STORE_LINE_MAX 1024
+size_t cs_store_format_row(const struct cs_store_row *r, char *buf,
+                           size_t size);
+size_t cs_store_format_alert(const struct cs_alert *a, char *buf,
+                             size_t size);
+
+#endif

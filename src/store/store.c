@@ -1,0 +1,789 @@
+/* The store: loop-thread producer, one writer thread (owns the cs_pg).
+ * Rows go to a preallocated SPSC ring; when it is full, to an SPSC list of
+ * overflow chunks (allocated only then) up to buffer_rows; beyond that they
+ * are dropped and counted. The writer formats COPY text, writes batches,
+ * and while the database is away spills the backlog to a file in spill_dir
+ * that it replays once connected again. Shared state is atomics only. */
+#include "cryptosup/store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cryptosup/log.h"
+#include "cryptosup/metrics.h"
+#include "cryptosup/timeutil.h"
+#include "store/pg.h"
+
+#define LOG_STORE "store"
+#define CHUNK_ROWS 1024
+#define ALERT_RING 1024
+#define CONNECT_TIMEOUT_S 3
+
+static const char SQL_COPY_PRICES[] =
+    "COPY prices (exchange, symbol, price, ts, recv_ts) FROM STDIN";
+static const char SQL_COPY_ALERTS[] =
+    "COPY alerts (ts, rule, exchange, symbol, window_s, change, price, "
+    "reference, state, severity, message) FROM STDIN";
+
+/* Reconnect delays; each gets +-25 % jitter, the last repeats. */
+static const int64_t BACKOFF_MS[] = { 100, 250, 500, 1000, 2000, 5000 };
+
+static const double LATENCY_BOUNDS[] = { 0.001, 0.005, 0.01, 0.05, 0.1,
+                                         0.5, 1, 5 };
+#define NBOUNDS (sizeof LATENCY_BOUNDS / sizeof *LATENCY_BOUNDS)
+
+struct chunk {
+    _Atomic(struct chunk *) next;
+    _Atomic size_t filled;                 /* written by the producer */
+    struct cs_store_row rows[CHUNK_ROWS];
+};
+
+/* One spill file of COPY lines; writer thread only. */
+struct spill {
+    const char *name;
+    const char *copy_sql;
+    char *path;
+    int fd;               /* -1: unusable */
+    off_t size;           /* bytes in the file */
+    off_t done;           /* bytes already replayed into the database */
+};
+
+struct cs_store {
+    struct cs_config_storage cfg;      /* strings owned */
+    char *dsn;
+    char where[256];
+    /* The ring: producer writes tail, consumer head. */
+    struct cs_store_row *ring;
+    size_t capacity;
+    _Atomic size_t head, tail;
+    /* Overflow: producer owns ov_tail, consumer ov_head/ov_read. */
+    struct chunk *ov_tail, *ov_head;
+    size_t ov_read;
+    _Atomic size_t ov_rows;
+    struct cs_alert_queue *alerts;
+    /* Writer thread. */
+    pthread_t thread;
+    bool started;
+    atomic_bool stop;
+    _Atomic int64_t deadline_ns;       /* monotonic; set with stop */
+    struct spill spill_prices, spill_alerts;
+    uint64_t spill_max;
+    char *text;                        /* batch buffer */
+    size_t text_len, text_cap;
+    /* Counters (any thread reads). */
+    _Atomic uint64_t rows_queued, rows_written, alerts_written, batches;
+    _Atomic uint64_t dropped, spilled_rows, replayed_rows, reconnects;
+    _Atomic uint64_t write_errors, spill_bytes;
+    atomic_bool connected;
+    _Atomic int64_t last_write_ns;
+    _Atomic uint64_t latency_buckets[NBOUNDS + 1];
+    _Atomic uint64_t latency_count, latency_sum_us;
+};
+
+/* ---- formatting (COPY text format) ---- */
+
+static size_t put_text(char *buf, size_t size, size_t n, const char *s)
+{
+    for (; *s && n + 2 < size; s++) {
+        char c = *s;
+        const char *esc = c == '\\' ? "\\\\" : c == '\t' ? "\\t"
+                        : c == '\n' ? "\\n" : c == '\r' ? "\\r" : NULL;
+        if (esc) {
+            buf[n++] = esc[0];
+            buf[n++] = esc[1];
+        } else {
+            buf[n++] = c;
+        }
+    }
+    return n;
+}
+
+static size_t put_raw(char *buf, size_t size, size_t n, const char *s)
+{
+    size_t len = strlen(s);
+    if (n + len + 1 < size) {
+        memcpy(buf + n, s, len);
+        n += len;
+    }
+    return n;
+}
+
+static size_t put_null_or_text(char *buf, size_t size, size_t n,
+                               const char *s)
+{
+    return s[0] ? put_text(buf, size, n, s) : put_raw(buf, size, n, "\\N");
+}
+
+static void format_ts(int64_t ns, char *buf, size_t size)
+{
+    time_t sec = (time_t)(ns / CS_NS_PER_S);
+    long us = (long)((ns % CS_NS_PER_S) / 1000);
+    struct tm tm;
+    if (us < 0) {
+        us += 1000000;
+        sec--;
+    }
+    gmtime_r(&sec, &tm);
+    snprintf(buf, size, "%04d-%02d-%02d %02d:%02d:%02d.%06ld+00",
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec, us);
+}
+
+size_t cs_store_format_row(const struct cs_store_row *r, char *buf,
+                           size_t size)
+{
+    char ts[48];
+    size_t n = 0;
+
+    n = put_text(buf, size, n, r->exchange);
+    n = put_raw(buf, size, n, "\t");
+    n = put_text(buf, size, n, r->symbol);
+    n = put_raw(buf, size, n, "\t");
+    n = put_null_or_text(buf, size, n, r->price);
+    n = put_raw(buf, size, n, "\t");
+    format_ts(r->ts_ns, ts, sizeof ts);
+    n = put_raw(buf, size, n, ts);
+    n = put_raw(buf, size, n, "\t");
+    if (r->recv_ns) {
+        format_ts(r->recv_ns, ts, sizeof ts);
+        n = put_raw(buf, size, n, ts);
+    } else {
+        n = put_raw(buf, size, n, "\\N");
+    }
+    n = put_raw(buf, size, n, "\n");
+    buf[n] = '\0';
+    return n;
+}
+
+size_t cs_store_format_alert(const struct cs_alert *a, char *buf,
+                             size_t size)
+{
+    char tmp[64];
+    size_t n = 0;
+
+    format_ts(a->ts_ns, tmp, sizeof tmp);
+    n = put_raw(buf, size, n, tmp);
+    n = put_raw(buf, size, n, "\t");
+    n = put_text(buf, size, n, a->rule);
+    n = put_raw(buf, size, n, "\t");
+    n = put_null_or_text(buf, size, n, a->exchange);
+    n = put_raw(buf, size, n, "\t");
+    n = put_null_or_text(buf, size, n, a->symbol);
+    n = put_raw(buf, size, n, "\t");
+    snprintf(tmp, sizeof tmp, "%lld", (long long)a->window_s);
+    n = put_raw(buf, size, n, a->window_s ? tmp : "\\N");
+    n = put_raw(buf, size, n, "\t");
+    snprintf(tmp, sizeof tmp, "%.17g", a->change);
+    n = put_raw(buf, size, n, a->has_change ? tmp : "\\N");
+    n = put_raw(buf, size, n, "\t");
+    n = put_null_or_text(buf, size, n, a->price);
+    n = put_raw(buf, size, n, "\t");
+    n = put_null_or_text(buf, size, n, a->reference);
+    n = put_raw(buf, size, n, "\t");
+    n = put_raw(buf, size, n, a->status == CS_ALERT_FIRING ? "firing"
+                                                           : "resolved");
+    n = put_raw(buf, size, n, "\t");
+    n = put_null_or_text(buf, size, n, a->severity);
+    n = put_raw(buf, size, n, "\t");
+    n = put_null_or_text(buf, size, n, a->message);
+    n = put_raw(buf, size, n, "\n");
+    buf[n] = '\0';
+    return n;
+}
+
+/* ---- producer (loop thread) ---- */
+
+bool cs_store_enqueue(struct cs_store *s, const struct cs_store_row *row)
+{
+    size_t tail = atomic_load_explicit(&s->tail, memory_order_relaxed);
+    size_t head = atomic_load_explicit(&s->head, memory_order_acquire);
+    struct chunk *c;
+    size_t n;
+
+    /* While the overflow holds rows, new ones follow them there. */
+    if (atomic_load(&s->ov_rows) == 0 && tail - head < s->capacity) {
+        s->ring[tail % s->capacity] = *row;
+        atomic_store_explicit(&s->tail, tail + 1, memory_order_release);
+        atomic_fetch_add_explicit(&s->rows_queued, 1, memory_order_relaxed);
+        return true;
+    }
+    if (atomic_load(&s->ov_rows) >= s->cfg.buffer_rows) {
+        atomic_fetch_add(&s->dropped, 1);
+        cs_log_limited(CS_LOG_WARN, LOG_STORE, "full", "store queue and "
+                       "buffer full: rows dropped");
+        return false;
+    }
+    c = s->ov_tail;
+    n = atomic_load_explicit(&c->filled, memory_order_relaxed);
+    if (n == CHUNK_ROWS) {
+        struct chunk *nc = cs_xcalloc(1, sizeof *nc);
+        atomic_store_explicit(&c->next, nc, memory_order_release);
+        s->ov_tail = c = nc;
+        n = 0;
+    }
+    c->rows[n] = *row;
+    atomic_store_explicit(&c->filled, n + 1, memory_order_release);
+    atomic_fetch_add(&s->ov_rows, 1);
+    atomic_fetch_add_explicit(&s->rows_queued, 1, memory_order_relaxed);
+    return true;
+}
+
+bool cs_store_enqueue_alert(struct cs_store *s, const struct cs_alert *a)
+{
+    if (!cs_alert_queue_push(s->alerts, a)) {
+        atomic_fetch_add(&s->dropped, 1);
+        return false;
+    }
+    return true;
+}
+
+/* ---- consumer (writer thread) ---- */
+
+static bool pop_row(struct cs_store *s, struct cs_store_row *out)
+{
+    size_t head = atomic_load_explicit(&s->head, memory_order_relaxed);
+    size_t tail = atomic_load_explicit(&s->tail, memory_order_acquire);
+
+    if (head != tail) {
+        *out = s->ring[head % s->capacity];
+        atomic_store_explicit(&s->head, head + 1, memory_order_release);
+        return true;
+    }
+    for (;;) {
+        struct chunk *c = s->ov_head;
+        size_t filled = atomic_load_explicit(&c->filled,
+                                             memory_order_acquire);
+        struct chunk *next;
+        if (s->ov_read < filled) {
+            *out = c->rows[s->ov_read++];
+            atomic_fetch_sub(&s->ov_rows, 1);
+            return true;
+        }
+        next = atomic_load_explicit(&c->next, memory_order_acquire);
+        if (s->ov_read < CHUNK_ROWS || next == NULL) {
+            return false;
+        }
+        s->ov_head = next;
+        s->ov_read = 0;
+        free(c);
+    }
+}
+
+static size_t depth(const struct cs_store *s)
+{
+    struct cs_store *m = (struct cs_store *)s;
+    return atomic_load(&m->tail) - atomic_load(&m->head) +
+           atomic_load(&m->ov_rows);
+}
+
+static void text_append(struct cs_store *s, const char *line, size_t len)
+{
+    if (s->text_len + len > s->text_cap) {
+        size_t cap = s->text_cap ? s->text_cap * 2 : 65536;
+        while (cap < s->text_len + len) {
+            cap *= 2;
+        }
+        char *p = cs_xmalloc(cap);
+        if (s->text_len) {
+            memcpy(p, s->text, s->text_len);
+        }
+        free(s->text);
+        s->text = p;
+        s->text_cap = cap;
+    }
+    memcpy(s->text + s->text_len, line, len);
+    s->text_len += len;
+}
+
+static size_t count_lines(const char *p, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        n += p[i] == '\n';
+    }
+    return n;
+}
+
+/* ---- spill files ---- */
+
+static void spill_open(struct cs_store *s, struct spill *sp,
+                       const char *name, const char *copy_sql)
+{
+    struct stat st;
+    size_t len = strlen(s->cfg.spill_dir) + strlen(name) + 2;
+
+    sp->name = name;
+    sp->copy_sql = copy_sql;
+    sp->path = cs_xmalloc(len);
+    snprintf(sp->path, len, "%s/%s", s->cfg.spill_dir, name);
+    sp->fd = open(sp->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (sp->fd < 0) {
+        cs_log_warn_errno(LOG_STORE, "spill file %s unusable (rows that "
+                          "would spill are dropped)", sp->path);
+        return;
+    }
+    if (fstat(sp->fd, &st) == 0) {
+        sp->size = st.st_size;
+    }
+    if (sp->size > 0) {
+        cs_log_info(LOG_STORE, "%s: %lld bytes from an earlier run to "
+                    "replay", sp->path, (long long)sp->size);
+    }
+}
+
+static void spill_close(struct spill *sp)
+{
+    if (sp->fd >= 0) {
+        close(sp->fd);
+    }
+    free(sp->path);
+}
+
+static uint64_t spill_total(const struct cs_store *s)
+{
+    return (uint64_t)(s->spill_prices.size - s->spill_prices.done) +
+           (uint64_t)(s->spill_alerts.size - s->spill_alerts.done);
+}
+
+static void update_spill_gauge(struct cs_store *s)
+{
+    atomic_store(&s->spill_bytes, spill_total(s));
+}
+
+/* Append whole COPY lines; when the spill is unusable or full, the rows
+ * are dropped and counted. */
+static void spill_write(struct cs_store *s, struct spill *sp,
+                        const char *data, size_t len)
+{
+    size_t rows = count_lines(data, len);
+    size_t off = 0;
+
+    if (len == 0) {
+        return;
+    }
+    if (sp->fd < 0 || spill_total(s) + len > s->spill_max) {
+        atomic_fetch_add(&s->dropped, rows);
+        cs_log_limited(CS_LOG_WARN, LOG_STORE, "spill-full", "spill %s: "
+                       "%s; %zu rows dropped", sp->name, sp->fd < 0 ?
+                       "unusable" : "spill_max_mb reached", rows);
+        return;
+    }
+    while (off < len) {
+        ssize_t n = write(sp->fd, data + off, len - off);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            cs_log_warn_errno(LOG_STORE, "writing %s", sp->path);
+            /* Cut back to the last whole line written. */
+            if (ftruncate(sp->fd, sp->size) != 0) {
+                cs_log_warn_errno(LOG_STORE, "truncating %s", sp->path);
+            }
+            atomic_fetch_add(&s->dropped, rows);
+            return;
+        }
+        off += (size_t)n;
+    }
+    sp->size += (off_t)len;
+    atomic_fetch_add(&s->spilled_rows, rows);
+    update_spill_gauge(s);
+}
+
+static void record_write(struct cs_store *s, int64_t started_ns,
+                         size_t rows, bool alerts)
+{
+    int64_t dt = cs_time_mono_ns() - started_ns;
+    double sec = (double)dt / 1e9;
+    size_t b = 0;
+    while (b < NBOUNDS && sec > LATENCY_BOUNDS[b]) {
+        b++;
+    }
+    atomic_fetch_add(&s->latency_buckets[b], 1);
+    atomic_fetch_add(&s->latency_count, 1);
+    atomic_fetch_add(&s->latency_sum_us, (uint64_t)(dt / 1000));
+    atomic_fetch_add(alerts ? &s->alerts_written : &s->rows_written, rows);
+    atomic_fetch_add(&s->batches, 1);
+    atomic_store(&s->last_write_ns, cs_time_now_ns());
+}
+
+/* Replay one spill file into the database, in pieces of whole lines.
+ * False when the connection failed. */
+static bool spill_replay(struct cs_store *s, struct cs_pg *pg,
+                         struct spill *sp)
+{
+    enum { PIECE = 1 << 20 };
+    char *buf;
+    bool ok = true;
+
+    if (sp->fd < 0 || sp->done >= sp->size) {
+        return true;
+    }
+    buf = cs_xmalloc(PIECE);
+    while (sp->done < sp->size && ok) {
+        size_t want = (size_t)(sp->size - sp->done);
+        ssize_t n;
+        size_t len;
+        int64_t t0;
+        if (want > PIECE) {
+            want = PIECE;
+        }
+        n = pread(sp->fd, buf, want, sp->done);
+        if (n <= 0) {
+            cs_log_warn_errno(LOG_STORE, "reading %s", sp->path);
+            sp->done = sp->size;   /* give up on the rest */
+            break;
+        }
+        len = (size_t)n;
+        while (len > 0 && buf[len - 1] != '\n') {
+            len--;
+        }
+        if (len == 0) {
+            /* A line longer than a piece or a torn tail: skip it. */
+            sp->done = sp->size;
+            break;
+        }
+        t0 = cs_time_mono_ns();
+        if (cs_pg_copy(pg, sp->copy_sql, buf, len) != CS_OK) {
+            atomic_fetch_add(&s->write_errors, 1);
+            ok = false;
+            break;
+        }
+        record_write(s, t0, count_lines(buf, len),
+                     sp == &s->spill_alerts);
+        atomic_fetch_add(&s->replayed_rows, count_lines(buf, len));
+        sp->done += (off_t)len;
+    }
+    free(buf);
+    if (sp->done >= sp->size && sp->size > 0) {
+        if (ftruncate(sp->fd, 0) != 0) {
+            cs_log_warn_errno(LOG_STORE, "truncating %s", sp->path);
+        }
+        cs_log_info(LOG_STORE, "spill %s replayed", sp->name);
+        sp->size = 0;
+        sp->done = 0;
+    }
+    update_spill_gauge(s);
+    return ok;
+}
+
+/* ---- the writer thread ---- */
+
+static int64_t backoff_ns(unsigned attempt, unsigned *seed)
+{
+    size_t n = sizeof BACKOFF_MS / sizeof *BACKOFF_MS;
+    int64_t ms = BACKOFF_MS[attempt < n ? attempt : n - 1];
+    int64_t jitter = ms / 4;
+    ms += (int64_t)(rand_r(seed) % (unsigned)(2 * jitter + 1)) - jitter;
+    return ms * CS_NS_PER_MS;
+}
+
+static void sleep_ms(int64_t ms)
+{
+    struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+/* Fill the batch buffer with up to batch_rows price rows. */
+static size_t take_rows(struct cs_store *s, size_t max)
+{
+    struct cs_store_row row;
+    char line[CS_STORE_LINE_MAX];
+    size_t n = 0;
+
+    s->text_len = 0;
+    while (n < max && pop_row(s, &row)) {
+        text_append(s, line, cs_store_format_row(&row, line, sizeof line));
+        n++;
+    }
+    return n;
+}
+
+static size_t take_alerts(struct cs_store *s, size_t max)
+{
+    struct cs_alert a;
+    char line[CS_STORE_LINE_MAX];
+    size_t n = 0;
+
+    s->text_len = 0;
+    while (n < max && cs_alert_queue_depth(s->alerts) > 0 &&
+           cs_alert_queue_pop(s->alerts, &a, 0)) {
+        text_append(s, line, cs_store_format_alert(&a, line, sizeof line));
+        n++;
+    }
+    return n;
+}
+
+/* Write the batch buffer, or spill it when there is no connection or the
+ * write fails (a failed COPY is rolled back whole). */
+static void write_or_spill(struct cs_store *s, struct cs_pg **pg,
+                           struct spill *sp, size_t rows)
+{
+    int64_t t0 = cs_time_mono_ns();
+
+    if (rows == 0) {
+        return;
+    }
+    if (*pg && cs_pg_copy(*pg, sp->copy_sql, s->text, s->text_len) ==
+        CS_OK) {
+        record_write(s, t0, rows, sp == &s->spill_alerts);
+        return;
+    }
+    if (*pg) {
+        atomic_fetch_add(&s->write_errors, 1);
+        cs_pg_close(*pg);
+        *pg = NULL;
+        atomic_store(&s->connected, false);
+        cs_log_warn(LOG_STORE, "lost %s; spilling and reconnecting",
+                    s->where);
+    }
+    spill_write(s, sp, s->text, s->text_len);
+}
+
+static void *writer_main(void *arg)
+{
+    struct cs_store *s = arg;
+    struct cs_pg *pg = NULL;
+    unsigned attempt = 0;
+    unsigned seed = (unsigned)cs_time_now_ns();
+    int64_t next_connect = 0;
+    bool ever = false;
+
+    for (;;) {
+        bool stopping = atomic_load(&s->stop);
+        int64_t now = cs_time_mono_ns();
+        bool late = stopping && now >= atomic_load(&s->deadline_ns);
+        size_t rows, alerts;
+
+        if (pg == NULL && !late && now >= next_connect) {
+            pg = cs_pg_open(s->dsn, CONNECT_TIMEOUT_S);
+            if (pg) {
+                attempt = 0;
+                atomic_store(&s->connected, true);
+                if (ever) {
+                    atomic_fetch_add(&s->reconnects, 1);
+                }
+                ever = true;
+            } else {
+                next_connect = cs_time_mono_ns() + backoff_ns(attempt, &seed);
+                attempt++;
+            }
+        }
+        if (pg && !late) {
+            if (!spill_replay(s, pg, &s->spill_prices) ||
+                !spill_replay(s, pg, &s->spill_alerts)) {
+                cs_pg_close(pg);
+                pg = NULL;
+                atomic_store(&s->connected, false);
+                continue;
+            }
+        }
+        /* Without a connection, the backlog stays in memory until it is
+         * half the queue; then (and when stopping past the deadline) it
+         * goes to disk. */
+        if (pg || late || depth(s) >= s->capacity / 2) {
+            rows = take_rows(s, s->cfg.batch_rows);
+            write_or_spill(s, &pg, &s->spill_prices, rows);
+            alerts = take_alerts(s, s->cfg.batch_rows);
+            write_or_spill(s, &pg, &s->spill_alerts, alerts);
+        } else {
+            rows = alerts = 0;
+        }
+        if (stopping && depth(s) == 0 &&
+            cs_alert_queue_depth(s->alerts) == 0 &&
+            (late || (pg && spill_total(s) == 0))) {
+            break;
+        }
+        if (rows < s->cfg.batch_rows && alerts == 0) {
+            sleep_ms(stopping ? 5 : 20);
+        }
+    }
+    if (spill_total(s) > 0) {
+        cs_log_warn(LOG_STORE, "%llu bytes left in the spill files in %s, "
+                    "replayed at the next start",
+                    (unsigned long long)spill_total(s), s->cfg.spill_dir);
+    }
+    cs_pg_close(pg);
+    atomic_store(&s->connected, false);
+    return NULL;
+}
+
+/* ---- lifecycle ---- */
+
+static char *dup_or_null(const char *p)
+{
+    return p ? cs_xstrdup(p) : NULL;
+}
+
+struct cs_store *cs_store_new(const struct cs_config_storage *cfg)
+{
+    struct cs_store *s;
+    const char *dsn = cfg->postgres;
+
+    if (!cfg->enabled) {
+        return NULL;
+    }
+    if (cfg->postgres_env) {
+        dsn = getenv(cfg->postgres_env);
+        if (dsn == NULL || dsn[0] == '\0') {
+            cs_log_error(LOG_STORE, "storage.postgres_env: %s is not set",
+                         cfg->postgres_env);
+            return NULL;
+        }
+    }
+    s = cs_xcalloc(1, sizeof *s);
+    s->cfg = *cfg;
+    s->cfg.postgres = NULL;
+    s->cfg.postgres_env = dup_or_null(cfg->postgres_env);
+    s->cfg.spill_dir = cs_xstrdup(cfg->spill_dir);
+    s->dsn = cs_xstrdup(dsn);
+    cs_pg_describe(s->dsn, s->where, sizeof s->where);
+    s->capacity = cfg->queue_rows;
+    s->ring = cs_xcalloc(s->capacity, sizeof *s->ring);
+    s->ov_head = s->ov_tail = cs_xcalloc(1, sizeof *s->ov_head);
+    s->alerts = cs_alert_queue_new(ALERT_RING);
+    s->spill_max = (uint64_t)cfg->spill_max_mb << 20;
+    s->spill_prices.fd = s->spill_alerts.fd = -1;
+    if (mkdir(s->cfg.spill_dir, 0700) != 0 && errno != EEXIST) {
+        cs_log_warn_errno(LOG_STORE, "creating spill_dir %s",
+                          s->cfg.spill_dir);
+    }
+    spill_open(s, &s->spill_prices, "prices.copy", SQL_COPY_PRICES);
+    spill_open(s, &s->spill_alerts, "alerts.copy", SQL_COPY_ALERTS);
+    update_spill_gauge(s);
+    if (pthread_create(&s->thread, NULL, writer_main, s) != 0) {
+        cs_log_error(LOG_STORE, "cannot start the writer thread");
+        cs_store_free(s);
+        return NULL;
+    }
+    s->started = true;
+    cs_log_info(LOG_STORE, "storing %s to PostgreSQL at %s",
+                cfg->mode == CS_STORE_INTERVAL ? "prices per interval"
+                                               : "every tick", s->where);
+    return s;
+}
+
+void cs_store_stop(struct cs_store *s, int64_t timeout_ms)
+{
+    if (s == NULL || !s->started) {
+        return;
+    }
+    atomic_store(&s->deadline_ns, cs_time_mono_ns() +
+                 timeout_ms * CS_NS_PER_MS);
+    atomic_store(&s->stop, true);
+    pthread_join(s->thread, NULL);
+    s->started = false;
+    cs_log_info(LOG_STORE, "stopped: %llu rows written, %llu alerts, %llu "
+                "dropped, %llu spilled",
+                (unsigned long long)atomic_load(&s->rows_written),
+                (unsigned long long)atomic_load(&s->alerts_written),
+                (unsigned long long)atomic_load(&s->dropped),
+                (unsigned long long)atomic_load(&s->spilled_rows));
+}
+
+void cs_store_free(struct cs_store *s)
+{
+    struct chunk *c;
+
+    if (s == NULL) {
+        return;
+    }
+    cs_store_stop(s, 0);
+    for (c = s->ov_head; c;) {
+        struct chunk *next = atomic_load(&c->next);
+        free(c);
+        c = next;
+    }
+    spill_close(&s->spill_prices);
+    spill_close(&s->spill_alerts);
+    cs_alert_queue_free(s->alerts);
+    free(s->ring);
+    free(s->text);
+    free(s->dsn);
+    free(s->cfg.postgres_env);
+    free(s->cfg.spill_dir);
+    free(s);
+}
+
+void cs_store_get_stats(const struct cs_store *s, struct cs_store_stats *o)
+{
+    struct cs_store *m = (struct cs_store *)s;
+    memset(o, 0, sizeof *o);
+    o->rows_queued = atomic_load(&m->rows_queued);
+    o->rows_written = atomic_load(&m->rows_written);
+    o->alerts_written = atomic_load(&m->alerts_written);
+    o->batches = atomic_load(&m->batches);
+    o->dropped = atomic_load(&m->dropped);
+    o->spilled_rows = atomic_load(&m->spilled_rows);
+    o->replayed_rows = atomic_load(&m->replayed_rows);
+    o->reconnects = atomic_load(&m->reconnects);
+    o->write_errors = atomic_load(&m->write_errors);
+    o->spill_bytes = atomic_load(&m->spill_bytes);
+    o->queue_depth = depth(s);
+    o->connected = atomic_load(&m->connected);
+    o->last_write_ns = atomic_load(&m->last_write_ns);
+}
+
+/* ---- metrics ---- */
+
+static void one(struct cs_metrics_writer *w, const char *name,
+                enum cs_metric_type type, const char *help, double v)
+{
+    cs_metrics_family(w, name, type, help);
+    cs_metrics_sample(w, name, NULL, v);
+}
+
+static void collect(void *ctx, struct cs_metrics_writer *w)
+{
+    struct cs_store *s = ctx;
+    struct cs_store_stats st;
+    uint64_t buckets[NBOUNDS + 1];
+    const char *name = "cryptosup_store_write_seconds";
+
+    cs_store_get_stats(s, &st);
+    one(w, "cryptosup_store_queue_depth", CS_METRIC_GAUGE,
+        "Rows waiting for the writer (ring and overflow)",
+        (double)st.queue_depth);
+    one(w, "cryptosup_store_rows_written_total", CS_METRIC_COUNTER,
+        "Price rows written to PostgreSQL", (double)st.rows_written);
+    one(w, "cryptosup_store_alerts_written_total", CS_METRIC_COUNTER,
+        "Alert rows written to PostgreSQL", (double)st.alerts_written);
+    one(w, "cryptosup_store_batches_total", CS_METRIC_COUNTER,
+        "COPY batches written", (double)st.batches);
+    one(w, "cryptosup_store_dropped_total", CS_METRIC_COUNTER,
+        "Rows lost: queue, buffer and spill all full", (double)st.dropped);
+    one(w, "cryptosup_store_spilled_rows_total", CS_METRIC_COUNTER,
+        "Rows written to the spill file", (double)st.spilled_rows);
+    one(w, "cryptosup_store_spill_bytes", CS_METRIC_GAUGE,
+        "Bytes in the spill files not yet replayed", (double)st.spill_bytes);
+    one(w, "cryptosup_store_reconnects_total", CS_METRIC_COUNTER,
+        "Reconnections to PostgreSQL", (double)st.reconnects);
+    one(w, "cryptosup_store_write_errors_total", CS_METRIC_COUNTER,
+        "Failed COPY batches (spilled, retried)", (double)st.write_errors);
+    one(w, "cryptosup_store_connected", CS_METRIC_GAUGE,
+        "1 while connected to PostgreSQL", st.connected ? 1 : 0);
+    one(w, "cryptosup_store_last_write_timestamp_seconds", CS_METRIC_GAUGE,
+        "Wall time of the last successful write",
+        (double)st.last_write_ns / 1e9);
+    for (size_t i = 0; i <= NBOUNDS; i++) {
+        buckets[i] = atomic_load(&s->latency_buckets[i]);
+    }
+    cs_metrics_family(w, name, CS_METRIC_HISTOGRAM,
+                      "Time to write one COPY batch");
+    cs_metrics_histogram(w, name, NULL, LATENCY_BOUNDS, buckets, NBOUNDS,
+                         (double)atomic_load(&s->latency_sum_us) / 1e6,
+                         atomic_load(&s->latency_count));
+}
+
+void cs_store_register_metrics(struct cs_store *s, struct cs_metrics *m)
+{
+    cs_metrics_register(m, collect, s);
+}

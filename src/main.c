@@ -26,6 +26,8 @@
 #define LOG_MAIN "main"
 /* Live WebSocket data waits this long at most for the REST warm-up. */
 #define WARMUP_WAIT_MS 20000
+/* Of which the warm start from PostgreSQL may take this long at most. */
+#define RESTORE_WAIT_MS 10000
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t reload_requested;
@@ -416,6 +418,8 @@ struct runtime {
     struct cs_timer *housekeeping;
     struct cs_metrics *metrics;   /* every subsystem's collector */
     struct cs_store *store;       /* history; NULL when not configured */
+    struct cs_store_restore *restore;   /* warm start from the store */
+    int64_t started_mono_ns;
     struct cs_http_server *httpd; /* /metrics, /healthz, /api/...; NULL
                                      when the address was unusable */
     int64_t stop_deadline_ns;     /* 0 until stopping */
@@ -527,7 +531,7 @@ static void run_housekeeping(void *arg)
 
     if (rt->stop_deadline_ns) {
         if (((rt->connectors == NULL || cs_connectors_idle(rt->connectors)) &&
-             cs_rest_idle(rt->rest)) ||
+             (rt->rest == NULL || cs_rest_idle(rt->rest))) ||
             cs_time_mono_ns() > rt->stop_deadline_ns) {
             cs_loop_stop(rt->loop);
         }
@@ -538,7 +542,9 @@ static void run_housekeeping(void *arg)
         if (rt->connectors) {
             cs_connectors_stop(rt->connectors);
         }
-        cs_rest_stop(rt->rest);
+        if (rt->rest) {
+            cs_rest_stop(rt->rest);
+        }
         rt->stop_deadline_ns = cs_time_mono_ns() + 3 * CS_NS_PER_S;
         return;
     }
@@ -548,7 +554,9 @@ static void run_housekeeping(void *arg)
         if (cs_engine_reload(rt->engine, rt->opt->config) == CS_OK) {
             const struct cs_config *cfg = cs_engine_config(rt->engine);
             /* The connectors follow once new symbols are warmed up. */
-            cs_rest_apply(rt->rest, cfg);
+            if (rt->rest) {
+                cs_rest_apply(rt->rest, cfg);
+            }
             if (rt->httpd &&
                 strcmp(cs_http_server_listen(rt->httpd),
                        cfg->metrics.listen) != 0) {
@@ -560,6 +568,30 @@ static void run_housekeeping(void *arg)
         }
     }
     cs_engine_maintain(rt->engine, 1000);
+}
+
+/* REST warm-up, then (on_rest_ready) the WebSocket connectors, within
+ * what is left of WARMUP_WAIT_MS. */
+static void start_rest(struct runtime *rt)
+{
+    int64_t spent = (cs_time_mono_ns() - rt->started_mono_ns) / CS_NS_PER_MS;
+    int64_t wait = WARMUP_WAIT_MS - spent;
+
+    rt->rest = cs_rest_new(rt->loop, rt->http, rt->engine,
+                           cs_engine_config(rt->engine), wait > 0 ? wait : 0,
+                           on_rest_ready, rt);
+    cs_rest_register_metrics(rt->rest, rt->metrics);
+}
+
+/* The warm start from PostgreSQL is over: REST warm-up fills what is newer
+ * than the restored rows (older candles are late and ignored). */
+static void on_restored(void *arg, uint64_t rows)
+{
+    struct runtime *rt = arg;
+    (void)rows;
+    if (rt->rest == NULL && !rt->stop_deadline_ns) {
+        start_rest(rt);
+    }
 }
 
 static int cmd_run(const struct options *o)
@@ -615,9 +647,16 @@ static int cmd_run(const struct options *o)
     if (rt.store) {
         cs_store_register_metrics(rt.store, rt.metrics);
     }
-    rt.rest = cs_rest_new(rt.loop, rt.http, rt.engine, cfg, WARMUP_WAIT_MS,
-                          on_rest_ready, &rt);
-    cs_rest_register_metrics(rt.rest, rt.metrics);
+    /* With storage, windows are restored from it first (the store's
+     * writer reads, a loop timer feeds), then REST warm-up runs. */
+    rt.started_mono_ns = cs_time_mono_ns();
+    if (rt.store) {
+        rt.restore = cs_store_restore_start(rt.loop, rt.store, rt.engine,
+                                            RESTORE_WAIT_MS, on_restored,
+                                            &rt);
+    } else {
+        start_rest(&rt);
+    }
     /* The endpoint reads the registry, the engine and (for /healthz) the
      * runtime. An unusable address is logged and the engine runs on:
      * monitoring matters more than its scrape endpoint. */
@@ -633,7 +672,9 @@ static int cmd_run(const struct options *o)
     cs_loop_run(rt.loop);
 
     log_exchange_stats(rt.connectors);
-    log_rest_stats(rt.rest);
+    if (rt.rest) {
+        log_rest_stats(rt.rest);
+    }
     log_summary(rt.engine);
     stop_store(rt.engine, rt.store);   /* flush before the final metrics */
     if (o->metrics_out) {
@@ -642,6 +683,7 @@ static int cmd_run(const struct options *o)
     cs_http_server_free(rt.httpd);   /* before what it reads */
     cs_metrics_free(rt.metrics);   /* before the subsystems it reads */
     cs_timer_free(rt.housekeeping);
+    cs_store_restore_free(rt.restore);
     cs_rest_free(rt.rest);
     cs_http_free(rt.http);
     cs_connectors_free(rt.connectors);

@@ -93,6 +93,9 @@ struct cs_ruleset *cs_engine_rules(struct cs_engine *e);
 const struct cs_engine_stats *cs_engine_stats(const struct cs_engine *e);
 struct cs_engine_stats *cs_engine_stats_mut(struct cs_engine *e);
 int64_t cs_engine_now_ns(const struct cs_engine *e);   /* data time */
+/* The widest window every instrument keeps (config and rules), seconds;
+ * 0 when none. */
+int64_t cs_engine_widest_window_s(const struct cs_engine *e);
 /* Heap bytes held by all instruments' windows (benchmarks). */
 size_t cs_engine_window_bytes(const struct cs_engine *e);
 

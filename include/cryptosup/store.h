@@ -33,6 +33,7 @@ struct cs_store_stats {
     uint64_t queue_depth;            /* ring + overflow */
     bool connected;
     int64_t last_write_ns;           /* wall time; 0: never */
+    uint64_t warm_rows;              /* rows restored at start (taken) */
 };
 
 struct cs_store;
@@ -57,6 +58,51 @@ void cs_store_free(struct cs_store *s);   /* stops if needed; NULL is fine */
 
 /* Any thread. */
 void cs_store_get_stats(const struct cs_store *s, struct cs_store_stats *out);
+
+/* ---- warm start: windows restored from `prices` ----
+ * The writer thread reads, per instrument, the rows within lookback of
+ * that instrument's newest stored row, oldest first, through a cursor,
+ * and hands them to the loop thread through a bounded ring (it waits when
+ * the ring is full, the loop never waits). */
+struct cs_store_warm_key {
+    const char *exchange;            /* as stored: venue name */
+    const char *symbol;              /* as stored: BASE/QUOTE */
+};
+
+struct cs_store_warm_row {
+    uint32_t key;                    /* index into the keys given */
+    char price[CS_STORE_TEXT_MAX];   /* exact text as stored */
+    int64_t ts_ns;
+};
+
+/* Start the restore of `keys` (copied). It is abandoned (logged) once
+ * deadline_ms have passed. Loop thread; at most once per store. */
+void cs_store_warm_begin(struct cs_store *s,
+                         const struct cs_store_warm_key *keys, size_t n,
+                         int64_t lookback_ns, int64_t deadline_ms);
+/* Move up to `max` restored rows to `out`; *done becomes true when the
+ * restore is over (everything read, failed, or past its deadline) and no
+ * further row will come. Loop thread; never blocks. */
+size_t cs_store_warm_take(struct cs_store *s, struct cs_store_warm_row *out,
+                          size_t max, bool *done);
+
+/* The loop-side driver: restore the windows of every symbol the engine's
+ * config lists (exchanges with symbols), lookback = the widest window plus
+ * five minutes, feeding rows with cs_engine_warm_tick from a 5 ms timer
+ * (at most 4,096 rows a slice). `done` runs once, on the loop, when the
+ * restore is over (at the latest deadline_ms after the start), with the
+ * number of rows fed. */
+struct cs_engine;
+struct cs_loop;
+struct cs_store_restore;
+typedef void (*cs_store_restore_fn)(void *ctx, uint64_t rows);
+struct cs_store_restore *cs_store_restore_start(struct cs_loop *loop,
+                                                struct cs_store *s,
+                                                struct cs_engine *e,
+                                                int64_t deadline_ms,
+                                                cs_store_restore_fn done,
+                                                void *ctx);
+void cs_store_restore_free(struct cs_store_restore *r);   /* NULL is fine */
 
 struct cs_metrics;
 void cs_store_register_metrics(struct cs_store *s, struct cs_metrics *m);

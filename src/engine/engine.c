@@ -632,6 +632,13 @@ void cs_engine_tick(struct cs_engine *e, const struct cs_tick *tick)
     evaluate_rules(e, inst, &in);
 }
 
+int64_t cs_engine_widest_window_s(const struct cs_engine *e)
+{
+    size_t n = 0;
+    const int64_t *w = cs_instruments_windows(e->instruments, &n);
+    return n ? w[n - 1] : 0;   /* sorted */
+}
+
 void cs_engine_warm_tick(struct cs_engine *e, const struct cs_tick *tick)
 {
     e->warming = true;

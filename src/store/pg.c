@@ -174,3 +174,95 @@ out:
     PQclear(res);
     return err;
 }
+
+/* One statement without results; false on failure (logged). */
+static bool exec_ok(PGconn *conn, const char *sql)
+{
+    PGresult *res = PQexec(conn, sql);
+    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    char msg[512];
+    if (!ok) {
+        cs_log_limited(CS_LOG_WARN, LOG_PG, "warm-exec", "%s: %s", sql,
+                       conn_error(conn, msg, sizeof msg));
+    }
+    PQclear(res);
+    return ok;
+}
+
+enum cs_err cs_pg_recent_prices(struct cs_pg *pg, const char *exchange,
+                                const char *symbol, int64_t lookback_us,
+                                size_t fetch_rows, int64_t statement_timeout_ms,
+                                cs_pg_row_fn fn, void *ctx)
+{
+    /* The newest row of the instrument anchors the range: windows are in
+     * data time, and so is ts. price::text keeps the stored scale. */
+    static const char SQL_DECLARE[] =
+        "DECLARE cs_warm NO SCROLL CURSOR FOR"
+        " SELECT price::text, (extract(epoch FROM ts) * 1000000)::int8"
+        " FROM prices WHERE exchange = $1 AND symbol = $2 AND ts >="
+        " (SELECT max(ts) FROM prices WHERE exchange = $1 AND symbol = $2)"
+        "  - $3::int8 * interval '1 microsecond'"
+        " ORDER BY ts";
+    const char *params[3];
+    char lookback[32], sql[96], msg[512];
+    enum cs_err err = CS_OK;
+    bool more = true;
+    PGresult *res;
+
+    if (PQstatus(pg->conn) != CONNECTION_OK) {
+        return CS_ERR_IO;
+    }
+    if (!exec_ok(pg->conn, "BEGIN READ ONLY")) {
+        return PQstatus(pg->conn) == CONNECTION_OK ? CS_ERR_PROTO : CS_ERR_IO;
+    }
+    snprintf(sql, sizeof sql, "SET LOCAL statement_timeout = %lld",
+             (long long)(statement_timeout_ms > 0 ? statement_timeout_ms : 1));
+    snprintf(lookback, sizeof lookback, "%lld", (long long)lookback_us);
+    params[0] = exchange;
+    params[1] = symbol;
+    params[2] = lookback;
+    if (!exec_ok(pg->conn, sql)) {
+        err = CS_ERR_PROTO;
+        goto out;
+    }
+    res = PQexecParams(pg->conn, SQL_DECLARE, 3, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        cs_log_limited(CS_LOG_WARN, LOG_PG, "warm-declare", "warm start "
+                       "query: %s", conn_error(pg->conn, msg, sizeof msg));
+        PQclear(res);
+        err = CS_ERR_PROTO;
+        goto out;
+    }
+    PQclear(res);
+    snprintf(sql, sizeof sql, "FETCH %zu FROM cs_warm",
+             fetch_rows ? fetch_rows : 1000);
+    while (more) {
+        int n;
+        res = PQexec(pg->conn, sql);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+            cs_log_limited(CS_LOG_WARN, LOG_PG, "warm-fetch", "warm start "
+                           "fetch: %s", conn_error(pg->conn, msg, sizeof msg));
+            PQclear(res);
+            err = CS_ERR_PROTO;
+            break;
+        }
+        n = PQntuples(res);
+        for (int i = 0; i < n && more; i++) {
+            if (PQgetisnull(res, i, 0) || PQgetisnull(res, i, 1)) {
+                continue;
+            }
+            more = fn(ctx, PQgetvalue(res, i, 0),
+                      strtoll(PQgetvalue(res, i, 1), NULL, 10));
+        }
+        PQclear(res);
+        if ((size_t)n < (fetch_rows ? fetch_rows : 1000)) {
+            break;
+        }
+    }
+out:
+    /* A read-only transaction: ROLLBACK ends it whatever happened. */
+    if (!exec_ok(pg->conn, "ROLLBACK") || PQstatus(pg->conn) != CONNECTION_OK) {
+        err = CS_ERR_IO;
+    }
+    return err;
+}

@@ -3,7 +3,9 @@
 #ifndef CS_STORE_PG_H
 #define CS_STORE_PG_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cryptosup/err.h"
 
@@ -18,6 +20,20 @@ void cs_pg_close(struct cs_pg *pg);   /* NULL is fine */
  * transaction. CS_ERR_IO: the connection is unusable (caller closes). */
 enum cs_err cs_pg_copy(struct cs_pg *pg, const char *copy_sql,
                        const char *data, size_t len);
+
+/* Warm start: stream the rows of `prices` for (exchange, symbol) whose ts
+ * lies within lookback_us of that instrument's newest stored row, oldest
+ * first, `fetch_rows` at a time through a cursor, calling fn(ctx, price
+ * text, ts in microseconds since the epoch) for each; fn returns false to
+ * stop early. The whole read is bounded by statement_timeout_ms on the
+ * server. CS_ERR_IO: the connection is unusable (caller closes);
+ * CS_ERR_PROTO: the query failed (timeout, ...; the connection is still
+ * usable). */
+typedef bool (*cs_pg_row_fn)(void *ctx, const char *price, int64_t ts_us);
+enum cs_err cs_pg_recent_prices(struct cs_pg *pg, const char *exchange,
+                                const char *symbol, int64_t lookback_us,
+                                size_t fetch_rows, int64_t statement_timeout_ms,
+                                cs_pg_row_fn fn, void *ctx);
 
 /* "host=H port=P dbname=D" for logs: never the password or the raw DSN. */
 void cs_pg_describe(const char *dsn, char *buf, size_t size);

@@ -26,6 +26,12 @@
 #define CHUNK_ROWS 1024
 #define ALERT_RING 1024
 #define CONNECT_TIMEOUT_S 3
+#define BACKLOG_BATCHES 10      /* a COPY under backlog: up to this many
+                                   batch_rows */
+#define WARM_RING 4096          /* restored rows in flight to the loop */
+#define WARM_FETCH 2000         /* rows per cursor FETCH */
+
+enum { WARM_NONE, WARM_REQUESTED, WARM_DONE };
 
 static const char SQL_COPY_PRICES[] =
     "COPY prices (exchange, symbol, price, ts, recv_ts) FROM STDIN";
@@ -86,6 +92,17 @@ struct cs_store {
     _Atomic int64_t last_write_ns;
     _Atomic uint64_t latency_buckets[NBOUNDS + 1];
     _Atomic uint64_t latency_count, latency_sum_us;
+    /* Warm start: keys set by the loop before warm_state turns
+     * REQUESTED; the ring is SPSC from the writer to the loop. */
+    char **warm_exchange, **warm_symbol;
+    size_t nwarm;
+    int64_t warm_lookback_ns, warm_deadline_ns, warm_started_ns;
+    atomic_int warm_state;
+    atomic_bool warm_cancel;              /* loop gave up */
+    bool warm_over;                       /* loop side */
+    struct cs_store_warm_row *warm_ring;
+    _Atomic size_t warm_head, warm_tail;
+    _Atomic uint64_t warm_rows;
 };
 
 /* ---- formatting (COPY text format) ---- */
@@ -474,6 +491,74 @@ static bool spill_replay(struct cs_store *s, struct cs_pg *pg,
     return ok;
 }
 
+/* ---- warm start, writer side ---- */
+
+struct warm_ctx {
+    struct cs_store *s;
+    uint32_t key;
+    uint64_t rows;
+};
+
+static bool warm_push(void *arg, const char *price, int64_t ts_us)
+{
+    struct warm_ctx *c = arg;
+    struct cs_store *s = c->s;
+    size_t tail = atomic_load_explicit(&s->warm_tail, memory_order_relaxed);
+    struct cs_store_warm_row *r;
+    struct timespec pause = { 0, 1000000L };
+
+    while (tail - atomic_load_explicit(&s->warm_head, memory_order_acquire)
+           >= WARM_RING) {
+        if (atomic_load(&s->warm_cancel) || atomic_load(&s->stop) ||
+            cs_time_mono_ns() >= s->warm_deadline_ns) {
+            return false;
+        }
+        nanosleep(&pause, NULL);
+    }
+    r = &s->warm_ring[tail % WARM_RING];
+    r->key = c->key;
+    snprintf(r->price, sizeof r->price, "%s", price);
+    r->ts_ns = ts_us * 1000;
+    atomic_store_explicit(&s->warm_tail, tail + 1, memory_order_release);
+    c->rows++;
+    return true;
+}
+
+/* Read every key's recent rows into the ring. False: the connection
+ * failed (the restore ends; what was read stays). */
+static bool warm_run(struct cs_store *s, struct cs_pg *pg)
+{
+    struct warm_ctx c = { s, 0, 0 };
+    bool ok = true;
+
+    for (size_t i = 0; i < s->nwarm; i++) {
+        int64_t left_ms = (s->warm_deadline_ns - cs_time_mono_ns()) /
+                          CS_NS_PER_MS;
+        enum cs_err err;
+        if (left_ms <= 0 || atomic_load(&s->warm_cancel) ||
+            atomic_load(&s->stop)) {
+            cs_log_warn(LOG_STORE, "warm start: deadline reached after %zu "
+                        "of %zu instruments", i, s->nwarm);
+            break;
+        }
+        c.key = (uint32_t)i;
+        err = cs_pg_recent_prices(pg, s->warm_exchange[i], s->warm_symbol[i],
+                                  s->warm_lookback_ns / 1000, WARM_FETCH,
+                                  left_ms, warm_push, &c);
+        if (err == CS_ERR_IO) {
+            cs_log_warn(LOG_STORE, "warm start: lost %s while reading %s %s",
+                        s->where, s->warm_exchange[i], s->warm_symbol[i]);
+            ok = false;
+            break;
+        }
+    }
+    cs_log_info(LOG_STORE, "warm start: %llu rows read from %s in %.0f ms",
+                (unsigned long long)c.rows, s->where,
+                (double)(cs_time_mono_ns() - s->warm_started_ns) / 1e6);
+    atomic_store(&s->warm_state, WARM_DONE);
+    return ok;
+}
+
 /* ---- the writer thread ---- */
 
 static int64_t backoff_ns(unsigned attempt, unsigned *seed)
@@ -577,6 +662,22 @@ static void *writer_main(void *arg)
                 attempt++;
             }
         }
+        if (atomic_load(&s->warm_state) == WARM_REQUESTED &&
+            (stopping || atomic_load(&s->warm_cancel) ||
+             cs_time_mono_ns() >= s->warm_deadline_ns)) {
+            cs_log_warn(LOG_STORE, "warm start abandoned: %s", pg == NULL ?
+                        "no connection to the database before the deadline"
+                        : "stopping");
+            atomic_store(&s->warm_state, WARM_DONE);
+        }
+        if (pg && !late && atomic_load(&s->warm_state) == WARM_REQUESTED) {
+            if (!warm_run(s, pg)) {
+                cs_pg_close(pg);
+                pg = NULL;
+                atomic_store(&s->connected, false);
+                continue;
+            }
+        }
         if (pg && !late) {
             if (!spill_replay(s, pg, &s->spill_prices) ||
                 !spill_replay(s, pg, &s->spill_alerts)) {
@@ -590,7 +691,13 @@ static void *writer_main(void *arg)
          * half the queue; then (and when stopping past the deadline) it
          * goes to disk. */
         if (pg || late || depth(s) >= s->capacity / 2) {
-            rows = take_rows(s, s->cfg.batch_rows);
+            /* Behind (a burst, a replay): bigger COPYs, fewer commits. */
+            size_t want = s->cfg.batch_rows, backlog = depth(s);
+            if (backlog >= 2 * want) {
+                want = backlog < BACKLOG_BATCHES * want ? backlog
+                                                        : BACKLOG_BATCHES * want;
+            }
+            rows = take_rows(s, want);
             write_or_spill(s, &pg, &s->spill_prices, rows);
             alerts = take_alerts(s, s->cfg.batch_rows);
             write_or_spill(s, &pg, &s->spill_alerts, alerts);
@@ -650,6 +757,7 @@ struct cs_store *cs_store_new(const struct cs_config_storage *cfg)
     s->ring = cs_xcalloc(s->capacity, sizeof *s->ring);
     s->ov_head = s->ov_tail = cs_xcalloc(1, sizeof *s->ov_head);
     s->alerts = cs_alert_queue_new(ALERT_RING);
+    s->warm_ring = cs_xcalloc(WARM_RING, sizeof *s->warm_ring);
     s->spill_max = (uint64_t)cfg->spill_max_mb << 20;
     s->spill_prices.fd = s->spill_alerts.fd = -1;
     if (mkdir(s->cfg.spill_dir, 0700) != 0 && errno != EEXIST) {
@@ -706,6 +814,13 @@ void cs_store_free(struct cs_store *s)
     spill_close(&s->spill_alerts);
     cs_alert_queue_free(s->alerts);
     free(s->ring);
+    free(s->warm_ring);
+    for (size_t i = 0; i < s->nwarm; i++) {
+        free(s->warm_exchange[i]);
+        free(s->warm_symbol[i]);
+    }
+    free(s->warm_exchange);
+    free(s->warm_symbol);
     free(s->text);
     free(s->dsn);
     free(s->cfg.postgres_env);
@@ -730,6 +845,64 @@ void cs_store_get_stats(const struct cs_store *s, struct cs_store_stats *o)
     o->queue_depth = depth(s);
     o->connected = atomic_load(&m->connected);
     o->last_write_ns = atomic_load(&m->last_write_ns);
+    o->warm_rows = atomic_load(&m->warm_rows);
+}
+
+/* ---- warm start, loop side ---- */
+
+void cs_store_warm_begin(struct cs_store *s,
+                         const struct cs_store_warm_key *keys, size_t n,
+                         int64_t lookback_ns, int64_t deadline_ms)
+{
+    if (atomic_load(&s->warm_state) != WARM_NONE) {
+        return;
+    }
+    s->warm_exchange = cs_xcalloc(n ? n : 1, sizeof *s->warm_exchange);
+    s->warm_symbol = cs_xcalloc(n ? n : 1, sizeof *s->warm_symbol);
+    for (size_t i = 0; i < n; i++) {
+        s->warm_exchange[i] = cs_xstrdup(keys[i].exchange);
+        s->warm_symbol[i] = cs_xstrdup(keys[i].symbol);
+    }
+    s->nwarm = n;
+    s->warm_lookback_ns = lookback_ns;
+    s->warm_started_ns = cs_time_mono_ns();
+    s->warm_deadline_ns = s->warm_started_ns + deadline_ms * CS_NS_PER_MS;
+    atomic_store(&s->warm_state, n ? WARM_REQUESTED : WARM_DONE);
+}
+
+size_t cs_store_warm_take(struct cs_store *s, struct cs_store_warm_row *out,
+                          size_t max, bool *done)
+{
+    size_t n = 0;
+    size_t head = atomic_load_explicit(&s->warm_head, memory_order_relaxed);
+    /* The state first: DONE is stored after the writer's last row. */
+    int state = atomic_load(&s->warm_state);
+    size_t tail = atomic_load_explicit(&s->warm_tail, memory_order_acquire);
+
+    *done = s->warm_over;
+    if (s->warm_over) {
+        return 0;
+    }
+    while (n < max && head != tail) {
+        out[n++] = s->warm_ring[head % WARM_RING];
+        head++;
+    }
+    atomic_store_explicit(&s->warm_head, head, memory_order_release);
+    atomic_fetch_add(&s->warm_rows, n);
+    if (state == WARM_DONE && head == tail) {
+        s->warm_over = true;
+    } else if (state != WARM_DONE &&
+               cs_time_mono_ns() >= s->warm_deadline_ns) {
+        atomic_store(&s->warm_cancel, true);
+        s->warm_over = true;
+        cs_log_warn(LOG_STORE, "warm start: gave up after %lld ms (%s not "
+                    "answering); starting with %llu restored rows",
+                    (long long)((cs_time_mono_ns() - s->warm_started_ns) /
+                                CS_NS_PER_MS), s->where,
+                    (unsigned long long)atomic_load(&s->warm_rows));
+    }
+    *done = s->warm_over;
+    return n;
 }
 
 /* ---- metrics ---- */
@@ -768,6 +941,9 @@ static void collect(void *ctx, struct cs_metrics_writer *w)
         "Reconnections to PostgreSQL", (double)st.reconnects);
     one(w, "cryptosup_store_write_errors_total", CS_METRIC_COUNTER,
         "Failed COPY batches (spilled, retried)", (double)st.write_errors);
+    one(w, "cryptosup_store_warmup_rows_total", CS_METRIC_COUNTER,
+        "Price rows restored from PostgreSQL into the windows at start",
+        (double)st.warm_rows);
     one(w, "cryptosup_store_connected", CS_METRIC_GAUGE,
         "1 while connected to PostgreSQL", st.connected ? 1 : 0);
     one(w, "cryptosup_store_last_write_timestamp_seconds", CS_METRIC_GAUGE,

@@ -419,6 +419,10 @@ struct runtime {
     struct cs_metrics *metrics;   /* every subsystem's collector */
     struct cs_store *store;       /* history; NULL when not configured */
     struct cs_store_restore *restore;   /* warm start from the store */
+    struct cs_alert_queue *alerts;      /* engine -> notifier thread */
+    struct cs_notify_thread *notifier;  /* delivers (notifiers come with
+                                           email/webhook delivery) */
+    void *alert_metrics;
     int64_t started_mono_ns;
     struct cs_http_server *httpd; /* /metrics, /healthz, /api/...; NULL
                                      when the address was unusable */
@@ -644,6 +648,15 @@ static int cmd_run(const struct options *o)
      * (on_rest_ready), so older candles are not made late by live ticks. */
     rt.metrics = cs_metrics_new();
     cs_engine_register_metrics(rt.engine, rt.metrics);
+    /* Alerts leave the loop through a bounded queue to the notifier
+     * thread, so delivery can never delay ticks. */
+    rt.alerts = cs_alert_queue_new(cfg->alert_queue_size);
+    rt.notifier = cs_notify_thread_start(rt.alerts, NULL, 0);
+    if (rt.notifier) {
+        cs_engine_set_alert_queue(rt.engine, rt.alerts);
+        rt.alert_metrics = cs_alerts_register_metrics(rt.alerts, rt.notifier,
+                                                      rt.metrics);
+    }
     if (rt.store) {
         cs_store_register_metrics(rt.store, rt.metrics);
     }
@@ -682,6 +695,10 @@ static int cmd_run(const struct options *o)
     }
     cs_http_server_free(rt.httpd);   /* before what it reads */
     cs_metrics_free(rt.metrics);   /* before the subsystems it reads */
+    free(rt.alert_metrics);
+    cs_engine_set_alert_queue(rt.engine, NULL);
+    cs_notify_thread_stop(rt.notifier);   /* delivers what is queued */
+    cs_alert_queue_free(rt.alerts);
     cs_timer_free(rt.housekeeping);
     cs_store_restore_free(rt.restore);
     cs_rest_free(rt.rest);

@@ -119,4 +119,12 @@ void cs_notify_thread_stop(struct cs_notify_thread *t);
 uint64_t cs_notify_thread_delivered(const struct cs_notify_thread *t);
 uint64_t cs_notify_thread_failed(const struct cs_notify_thread *t);
 
+/* Register delivery metrics (queue depth, sent, failed) for a queue and
+ * its notifier thread. Returns the collector's handle: unregister it with
+ * cs_metrics_unregister(m, handle) and free() it. */
+struct cs_metrics;
+void *cs_alerts_register_metrics(const struct cs_alert_queue *q,
+                                 const struct cs_notify_thread *t,
+                                 struct cs_metrics *m);
+
 #endif

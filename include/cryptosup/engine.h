@@ -66,6 +66,10 @@ const struct cs_parse_out *cs_engine_frame(struct cs_engine *e, const struct cs_
                      struct cs_venue_scratch *scratch, const char *frame,
                      size_t len, int64_t recv_ns);
 
+/* Hand alerts to this queue from now on (the notifier thread drains it);
+ * NULL stops the hand-off. The queue must outlive the engine's use. */
+void cs_engine_set_alert_queue(struct cs_engine *e, struct cs_alert_queue *q);
+
 /* Process one already-normalised tick (benchmarks, tests). */
 void cs_engine_tick(struct cs_engine *e, const struct cs_tick *tick);
 

@@ -109,6 +109,11 @@ const struct cs_alert *cs_engine_recent_alert(const struct cs_engine *e,
                       CS_ENGINE_RECENT_ALERTS];
 }
 
+void cs_engine_set_alert_queue(struct cs_engine *e, struct cs_alert_queue *q)
+{
+    e->opt.alerts = q;
+}
+
 const struct cs_config *cs_engine_config(const struct cs_engine *e) { return e->cfg; }
 struct cs_ruleset *cs_engine_rules(struct cs_engine *e) { return e->rules; }
 const struct cs_engine_stats *cs_engine_stats(const struct cs_engine *e) { return &e->stats; }

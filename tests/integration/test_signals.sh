@@ -53,6 +53,8 @@ wait $pid; expect_eq "SIGINT exit code" 0 $?
 expect_grep "connect failures counted" '^cryptosup_connect_failures_total\{exchange="binance"\} [1-9]' final.prom
 expect_grep "reload status" '^cryptosup_config_last_reload_successful 1$' final.prom
 expect_grep "histogram family" '^# TYPE api_latency_seconds histogram$' final.prom
+expect_grep "alert delivery counters" '^cryptosup_alerts_sent_total 0$' final.prom
+expect_grep "alert queue depth" '^cryptosup_alert_queue_depth 0$' final.prom
 
 # A second signal forces exit even when the process is stuck: here it is
 # blocked writing to a pipe nobody reads.

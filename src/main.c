@@ -16,6 +16,7 @@
 #include "cryptosup/http_server.h"
 #include "cryptosup/loop.h"
 #include "cryptosup/metrics.h"
+#include "cryptosup/notify_smtp.h"
 #include "cryptosup/log.h"
 #include "cryptosup/replay.h"
 #include "cryptosup/rest.h"
@@ -346,12 +347,44 @@ static void stop_store(struct cs_engine *e, struct cs_store *s)
     cs_store_stop(s, STORE_FLUSH_TIMEOUT_MS);
 }
 
+/* The notifiers the config asks for (email today), built before the
+ * notifier thread starts and freed after it stops. `email` is the email
+ * config they run with: a reload cannot swap it across threads. */
+struct notifiers {
+    struct cs_notify_smtp *smtp;
+    struct cs_notifier list[1];
+    size_t count;
+    struct cs_config_email email;
+};
+
+static void notifiers_build(struct notifiers *ns, const struct cs_config *cfg)
+{
+    memset(ns, 0, sizeof *ns);
+    cs_config_email_copy(&ns->email, &cfg->alerts.email);
+    if (cfg->alerts.email.enabled) {
+        ns->smtp = cs_notify_smtp_new(&cfg->alerts.email);
+        ns->list[ns->count++] = cs_notify_smtp_notifier(ns->smtp);
+        cs_log_info(LOG_MAIN, "email alerts to %zu recipient(s) via %s",
+                    cfg->alerts.email.nto, cfg->alerts.email.url);
+    }
+}
+
+static void notifiers_free(struct notifiers *ns)
+{
+    cs_notify_smtp_free(ns->smtp);
+    cs_config_email_release(&ns->email);
+    memset(ns, 0, sizeof *ns);
+}
+
 static int cmd_replay(const struct options *o, int nfiles, char **files)
 {
     struct cs_store *store = NULL;
     struct cs_engine *e;
     struct cs_replay_options ro;
     struct cs_replay_stats rstats;
+    struct notifiers ns;
+    struct cs_alert_queue *alerts = NULL;
+    struct cs_notify_thread *notifier = NULL;
     int status = 0;
 
     if (nfiles == 0) {
@@ -380,11 +413,28 @@ static int cmd_replay(const struct options *o, int nfiles, char **files)
         cs_engine_free(e);
         return 2;
     }
+    /* Email (when configured) is delivered during replay too; the
+     * notifier thread is drained (bounded by drain_timeout_ms) at the end. */
+    notifiers_build(&ns, cs_engine_config(e));
+    if (ns.count > 0) {
+        alerts = cs_alert_queue_new(cs_engine_config(e)->alert_queue_size);
+        notifier = cs_notify_thread_start(alerts, ns.list, ns.count);
+        if (notifier) {
+            cs_engine_set_alert_queue(e, alerts);
+        }
+    }
     for (int i = 0; i < nfiles && !stop_requested; i++) {
         if (cs_replay_file(e, files[i], &ro, &rstats) != CS_OK) {
             status = 1;
         }
     }
+    cs_engine_set_alert_queue(e, NULL);
+    if (notifier) {
+        cs_notify_thread_stop(notifier);
+        notifier = NULL;
+    }
+    cs_alert_queue_free(alerts);
+    notifiers_free(&ns);
     if (fflush(stdout) != 0) {
         cs_log_warn_errno(LOG_MAIN, "writing output");
         status = 1;
@@ -420,6 +470,7 @@ struct runtime {
     struct cs_store *store;       /* history; NULL when not configured */
     struct cs_store_restore *restore;   /* warm start from the store */
     struct cs_alert_queue *alerts;      /* engine -> notifier thread */
+    struct notifiers notifiers;         /* what the notifier thread runs */
     struct cs_notify_thread *notifier;  /* delivers (notifiers come with
                                            email/webhook delivery) */
     void *alert_metrics;
@@ -569,6 +620,12 @@ static void run_housekeeping(void *arg)
                             cfg->metrics.listen,
                             cs_http_server_listen(rt->httpd));
             }
+            if (!cs_config_email_equal(&rt->notifiers.email,
+                                       &cfg->alerts.email)) {
+                cs_log_warn("lua.reload", "alerts.email changed: applies "
+                            "after a restart; the running notifier keeps "
+                            "its settings");
+            }
         }
     }
     cs_engine_maintain(rt->engine, 1000);
@@ -651,7 +708,9 @@ static int cmd_run(const struct options *o)
     /* Alerts leave the loop through a bounded queue to the notifier
      * thread, so delivery can never delay ticks. */
     rt.alerts = cs_alert_queue_new(cfg->alert_queue_size);
-    rt.notifier = cs_notify_thread_start(rt.alerts, NULL, 0);
+    notifiers_build(&rt.notifiers, cfg);
+    rt.notifier = cs_notify_thread_start(rt.alerts, rt.notifiers.list,
+                                         rt.notifiers.count);
     if (rt.notifier) {
         cs_engine_set_alert_queue(rt.engine, rt.alerts);
         rt.alert_metrics = cs_alerts_register_metrics(rt.alerts, rt.notifier,
@@ -698,6 +757,7 @@ static int cmd_run(const struct options *o)
     free(rt.alert_metrics);
     cs_engine_set_alert_queue(rt.engine, NULL);
     cs_notify_thread_stop(rt.notifier);   /* delivers what is queued */
+    notifiers_free(&rt.notifiers);
     cs_alert_queue_free(rt.alerts);
     cs_timer_free(rt.housekeeping);
     cs_store_restore_free(rt.restore);

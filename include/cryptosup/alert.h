@@ -107,6 +107,16 @@ struct cs_notifier {
     const char *name;
     enum cs_err (*deliver)(void *ctx, const struct cs_alert *alert);
     void *ctx;
+    /* Optional. Called on the notifier thread about once a second (when
+     * the queue is idle or after a delivery) and once more with final set
+     * before the thread exits. A notifier that buffers (grouping, retries)
+     * sends what is due here and adds to *sent and *failed how many of the
+     * alerts it accepted were finally delivered or given up on. */
+    void (*flush)(void *ctx, int64_t now_mono_ns, bool final,
+                  uint64_t *sent, uint64_t *failed);
+    /* When set, deliver returning CS_OK means "accepted": the alert is
+     * counted once flush reports it sent or failed. */
+    bool deferred;
 };
 
 /* The notifier thread drains the queue into every registered notifier. */

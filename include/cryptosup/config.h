@@ -82,6 +82,39 @@ struct cs_config_storage {
     size_t batch_rows;       /* rows per COPY */
 };
 
+/* Email delivery of alerts (notify_smtp.h). Off unless alerts.email is
+ * set. Recipients and servers come only from here, never from a rule. */
+struct cs_config_email {
+    bool enabled;
+    char *url;               /* smtp://host[:port] or smtps://host[:port] */
+    bool starttls;           /* smtp://: require STARTTLS (default) */
+    char *ca_file;           /* NULL: system default */
+    char *username;          /* NULL: no AUTH */
+    char *password_env;      /* environment variable holding the password */
+    char *from;              /* "Name <addr>" or "addr" */
+    char *from_addr;         /* the address part of from */
+    char **to;               /* addresses */
+    size_t nto;
+    char *subject;           /* templates, see README "Email alerts" */
+    char *body;
+    int64_t group_window_s;  /* alerts within this window: one message */
+    int64_t max_per_hour;    /* messages; past it, one digest an hour */
+    bool send_resolved;
+    char **rules;            /* NULL: every rule */
+    size_t nrules;
+    char **severities;       /* NULL: every severity */
+    size_t nseverities;
+    int64_t retry_initial_ms;  /* backoff between attempts, doubling */
+    int64_t retry_max_ms;
+    int64_t retry_attempts;    /* then the message is dropped (failed) */
+    int64_t timeout_ms;        /* one SMTP attempt */
+    int64_t drain_timeout_ms;  /* at shutdown, keep retrying this long */
+};
+
+struct cs_config_alerts {
+    struct cs_config_email email;
+};
+
 struct cs_config {
     char *path;              /* config file, NULL for built-in defaults */
     char *rules_dir;         /* absolute or relative to the config's dir */
@@ -103,6 +136,7 @@ struct cs_config {
     unsigned rule_failures_to_park;   /* consecutive failures */
     size_t max_instruments;
     size_t alert_queue_size;
+    struct cs_config_alerts alerts;
 };
 
 /* Load and validate `path` (NULL: defaults with the shipped rules and no
@@ -112,6 +146,13 @@ struct cs_config {
 enum cs_err cs_config_load(const char *path, struct cs_config **out,
                            char **errors);
 void cs_config_free(struct cs_config *cfg);   /* NULL is fine */
+
+/* Deep copy, release (not the struct itself) and compare email configs. */
+void cs_config_email_copy(struct cs_config_email *dst,
+                          const struct cs_config_email *src);
+void cs_config_email_release(struct cs_config_email *e);
+bool cs_config_email_equal(const struct cs_config_email *a,
+                           const struct cs_config_email *b);
 
 /* The data directory holding the shipped lua/, rules/ and config/: the
  * CRYPTOSUP_DATA_DIR environment variable, else the build-time default.

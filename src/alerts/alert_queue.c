@@ -122,23 +122,55 @@ struct cs_notify_thread {
     _Atomic uint64_t failed;
 };
 
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Give buffering notifiers their tick (at most every ~second). */
+static void flush_all(struct cs_notify_thread *t, bool final)
+{
+    for (size_t i = 0; i < t->count; i++) {
+        const struct cs_notifier *n = &t->notifiers[i];
+        uint64_t sent = 0, failed = 0;
+        if (n->flush == NULL) {
+            continue;
+        }
+        n->flush(n->ctx, mono_ns(), final, &sent, &failed);
+        atomic_fetch_add(&t->delivered, sent);
+        atomic_fetch_add(&t->failed, failed);
+    }
+}
+
 static void *notify_main(void *arg)
 {
     struct cs_notify_thread *t = arg;
     struct cs_alert alert;
+    int64_t last_flush = mono_ns();
 
     for (;;) {
+        if (mono_ns() - last_flush >= 1000000000) {
+            flush_all(t, false);
+            last_flush = mono_ns();
+        }
         if (!cs_alert_queue_pop(t->queue, &alert, 1000)) {
             if (atomic_load(&t->queue->closed) &&
                 cs_alert_queue_depth(t->queue) == 0) {
                 break;
             }
+            flush_all(t, false);
+            last_flush = mono_ns();
             continue;
         }
         for (size_t i = 0; i < t->count; i++) {
             const struct cs_notifier *n = &t->notifiers[i];
-            if (n->deliver(n->ctx, &alert) == CS_OK) {
-                atomic_fetch_add(&t->delivered, 1);
+            enum cs_err err = n->deliver(n->ctx, &alert);
+            if (err == CS_OK) {
+                if (!n->deferred) {
+                    atomic_fetch_add(&t->delivered, 1);
+                }
             } else {
                 atomic_fetch_add(&t->failed, 1);
                 cs_log_warn("alerts.notify", "%s: delivery of alert %llu "
@@ -147,6 +179,7 @@ static void *notify_main(void *arg)
             }
         }
     }
+    flush_all(t, true);
     return NULL;
 }
 

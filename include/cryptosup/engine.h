@@ -95,7 +95,6 @@ void cs_engine_swap(struct cs_engine *e, struct cs_config *cfg,
 const struct cs_config *cs_engine_config(const struct cs_engine *e);
 struct cs_ruleset *cs_engine_rules(struct cs_engine *e);
 const struct cs_engine_stats *cs_engine_stats(const struct cs_engine *e);
-struct cs_engine_stats *cs_engine_stats_mut(struct cs_engine *e);
 int64_t cs_engine_now_ns(const struct cs_engine *e);   /* data time */
 /* The widest window every instrument keeps (config and rules), seconds;
  * 0 when none. */

@@ -26,8 +26,6 @@ void cs_jsonw_key(struct cs_jsonw *w, const char *key);
 void cs_jsonw_string(struct cs_jsonw *w, const char *s, size_t len);
 void cs_jsonw_cstring(struct cs_jsonw *w, const char *s);
 void cs_jsonw_int(struct cs_jsonw *w, int64_t v);
-/* Shortest round-trip-safe spelling (%.17g trimmed); non-finite -> null. */
-void cs_jsonw_double(struct cs_jsonw *w, double v);
 /* A number already spelled as JSON text (e.g. from snprintf). */
 void cs_jsonw_number_text(struct cs_jsonw *w, const char *num, size_t len);
 void cs_jsonw_bool(struct cs_jsonw *w, bool v);

@@ -30,7 +30,6 @@ struct cs_timer *cs_timer_new(struct cs_loop *loop, cs_timer_fn fn,
 /* (Re)arm: first run after delay_ms, then every repeat_ms (0: once). */
 void cs_timer_start(struct cs_timer *t, int64_t delay_ms, int64_t repeat_ms);
 void cs_timer_stop(struct cs_timer *t);
-bool cs_timer_active(const struct cs_timer *t);
 /* Stop and release; the memory goes when the loop has closed the handle,
  * and `fn` is never called again. NULL is fine. */
 void cs_timer_free(struct cs_timer *t);

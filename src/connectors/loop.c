@@ -175,11 +175,6 @@ void cs_timer_stop(struct cs_timer *t)
     uv_timer_stop(&t->handle);
 }
 
-bool cs_timer_active(const struct cs_timer *t)
-{
-    return uv_is_active((const uv_handle_t *)&t->handle);
-}
-
 static void timer_closed(uv_handle_t *handle)
 {
     free(handle->data);

@@ -117,7 +117,6 @@ void cs_engine_set_alert_queue(struct cs_engine *e, struct cs_alert_queue *q)
 const struct cs_config *cs_engine_config(const struct cs_engine *e) { return e->cfg; }
 struct cs_ruleset *cs_engine_rules(struct cs_engine *e) { return e->rules; }
 const struct cs_engine_stats *cs_engine_stats(const struct cs_engine *e) { return &e->stats; }
-struct cs_engine_stats *cs_engine_stats_mut(struct cs_engine *e) { return &e->stats; }
 int64_t cs_engine_now_ns(const struct cs_engine *e) { return e->now_ns; }
 
 size_t cs_engine_window_bytes(const struct cs_engine *e)

@@ -1,7 +1,6 @@
 /* JSON writer behind jsonw.h: escaping, number spelling and comma state. */
 #include "cryptosup/jsonw.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,26 +142,6 @@ void cs_jsonw_int(struct cs_jsonw *w, int64_t v)
 {
     char num[24];
     int n = snprintf(num, sizeof num, "%lld", (long long)v);
-    value_prefix(w);
-    cs_jsonw_raw(w, num, (size_t)n);
-}
-
-void cs_jsonw_double(struct cs_jsonw *w, double v)
-{
-    char num[32];
-    int n;
-    if (!isfinite(v)) {
-        cs_jsonw_null(w);
-        return;
-    }
-    /* The shortest precision that reads back to the same double, so the
-     * output is exact yet free of noise digits like 0.020000000000000001. */
-    for (int prec = 10; prec <= 17; prec++) {
-        n = snprintf(num, sizeof num, "%.*g", prec, v);
-        if (strtod(num, NULL) == v) {
-            break;
-        }
-    }
     value_prefix(w);
     cs_jsonw_raw(w, num, (size_t)n);
 }

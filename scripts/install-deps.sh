@@ -8,7 +8,7 @@ packages=(
     liblua5.4-dev lua5.4 lua-busted
     libwebsockets-dev libuv1-dev libcurl4-openssl-dev libpq-dev libcjson-dev
     libssl-dev openssl curl prometheus postgresql
-    python3-aiosmtpd
+    python3-aiosmtpd prometheus-alertmanager
 )
 
 missing=()

@@ -16,7 +16,7 @@
 #include "cryptosup/http_server.h"
 #include "cryptosup/loop.h"
 #include "cryptosup/metrics.h"
-#include "cryptosup/notify_smtp.h"
+#include "cryptosup/notify_routes.h"
 #include "cryptosup/log.h"
 #include "cryptosup/replay.h"
 #include "cryptosup/rest.h"
@@ -347,42 +347,14 @@ static void stop_store(struct cs_engine *e, struct cs_store *s)
     cs_store_stop(s, STORE_FLUSH_TIMEOUT_MS);
 }
 
-/* The notifiers the config asks for (email today), built before the
- * notifier thread starts and freed after it stops. `email` is the email
- * config they run with: a reload cannot swap it across threads. */
-struct notifiers {
-    struct cs_notify_smtp *smtp;
-    struct cs_notifier list[1];
-    size_t count;
-    struct cs_config_email email;
-};
-
-static void notifiers_build(struct notifiers *ns, const struct cs_config *cfg)
-{
-    memset(ns, 0, sizeof *ns);
-    cs_config_email_copy(&ns->email, &cfg->alerts.email);
-    if (cfg->alerts.email.enabled) {
-        ns->smtp = cs_notify_smtp_new(&cfg->alerts.email);
-        ns->list[ns->count++] = cs_notify_smtp_notifier(ns->smtp);
-        cs_log_info(LOG_MAIN, "email alerts to %zu recipient(s) via %s",
-                    cfg->alerts.email.nto, cfg->alerts.email.url);
-    }
-}
-
-static void notifiers_free(struct notifiers *ns)
-{
-    cs_notify_smtp_free(ns->smtp);
-    cs_config_email_release(&ns->email);
-    memset(ns, 0, sizeof *ns);
-}
-
 static int cmd_replay(const struct options *o, int nfiles, char **files)
 {
     struct cs_store *store = NULL;
     struct cs_engine *e;
     struct cs_replay_options ro;
     struct cs_replay_stats rstats;
-    struct notifiers ns;
+    struct cs_notify_routes *routes = NULL;
+    struct cs_notifier routes_notifier;
     struct cs_alert_queue *alerts = NULL;
     struct cs_notify_thread *notifier = NULL;
     int status = 0;
@@ -413,12 +385,14 @@ static int cmd_replay(const struct options *o, int nfiles, char **files)
         cs_engine_free(e);
         return 2;
     }
-    /* Email (when configured) is delivered during replay too; the
-     * notifier thread is drained (bounded by drain_timeout_ms) at the end. */
-    notifiers_build(&ns, cs_engine_config(e));
-    if (ns.count > 0) {
+    /* Alerts are delivered during replay too (email, webhooks,
+     * Alertmanager); the notifier thread is drained (bounded by each
+     * route's drain_timeout_ms) at the end. */
+    if (cs_config_alerts_any(&cs_engine_config(e)->alerts)) {
+        routes = cs_notify_routes_new(cs_engine_config(e));
+        routes_notifier = cs_notify_routes_notifier(routes);
         alerts = cs_alert_queue_new(cs_engine_config(e)->alert_queue_size);
-        notifier = cs_notify_thread_start(alerts, ns.list, ns.count);
+        notifier = cs_notify_thread_start(alerts, &routes_notifier, 1);
         if (notifier) {
             cs_engine_set_alert_queue(e, alerts);
         }
@@ -429,12 +403,7 @@ static int cmd_replay(const struct options *o, int nfiles, char **files)
         }
     }
     cs_engine_set_alert_queue(e, NULL);
-    if (notifier) {
-        cs_notify_thread_stop(notifier);
-        notifier = NULL;
-    }
-    cs_alert_queue_free(alerts);
-    notifiers_free(&ns);
+    cs_notify_thread_stop(notifier);   /* drains; counters stay readable */
     if (fflush(stdout) != 0) {
         cs_log_warn_errno(LOG_MAIN, "writing output");
         status = 1;
@@ -443,15 +412,23 @@ static int cmd_replay(const struct options *o, int nfiles, char **files)
     stop_store(e, store);
     if (o->metrics_out) {
         struct cs_metrics *m = cs_metrics_new();
+        void *am = NULL;
         cs_engine_register_metrics(e, m);
         if (store) {
             cs_store_register_metrics(store, m);
+        }
+        if (notifier) {
+            am = cs_alerts_register_metrics(alerts, notifier, m);
         }
         if (!write_metrics(o->metrics_out, m)) {
             status = 1;
         }
         cs_metrics_free(m);
+        free(am);
     }
+    cs_notify_thread_free(notifier);
+    cs_alert_queue_free(alerts);
+    cs_notify_routes_free(routes);
     cs_store_free(store);
     cs_engine_free(e);
     return status;
@@ -470,9 +447,8 @@ struct runtime {
     struct cs_store *store;       /* history; NULL when not configured */
     struct cs_store_restore *restore;   /* warm start from the store */
     struct cs_alert_queue *alerts;      /* engine -> notifier thread */
-    struct notifiers notifiers;         /* what the notifier thread runs */
-    struct cs_notify_thread *notifier;  /* delivers (notifiers come with
-                                           email/webhook delivery) */
+    struct cs_notify_routes *routes;    /* what the notifier thread runs */
+    struct cs_notify_thread *notifier;  /* delivers to every route */
     void *alert_metrics;
     int64_t started_mono_ns;
     struct cs_http_server *httpd; /* /metrics, /healthz, /api/...; NULL
@@ -620,12 +596,8 @@ static void run_housekeeping(void *arg)
                             cfg->metrics.listen,
                             cs_http_server_listen(rt->httpd));
             }
-            if (!cs_config_email_equal(&rt->notifiers.email,
-                                       &cfg->alerts.email)) {
-                cs_log_warn("lua.reload", "alerts.email changed: applies "
-                            "after a restart; the running notifier keeps "
-                            "its settings");
-            }
+            /* Delivery routes follow on the notifier thread. */
+            cs_notify_routes_reconfigure(rt->routes, cfg);
         }
     }
     cs_engine_maintain(rt->engine, 1000);
@@ -708,9 +680,11 @@ static int cmd_run(const struct options *o)
     /* Alerts leave the loop through a bounded queue to the notifier
      * thread, so delivery can never delay ticks. */
     rt.alerts = cs_alert_queue_new(cfg->alert_queue_size);
-    notifiers_build(&rt.notifiers, cfg);
-    rt.notifier = cs_notify_thread_start(rt.alerts, rt.notifiers.list,
-                                         rt.notifiers.count);
+    rt.routes = cs_notify_routes_new(cfg);
+    {
+        struct cs_notifier n = cs_notify_routes_notifier(rt.routes);
+        rt.notifier = cs_notify_thread_start(rt.alerts, &n, 1);
+    }
     if (rt.notifier) {
         cs_engine_set_alert_queue(rt.engine, rt.alerts);
         rt.alert_metrics = cs_alerts_register_metrics(rt.alerts, rt.notifier,
@@ -749,15 +723,18 @@ static int cmd_run(const struct options *o)
     }
     log_summary(rt.engine);
     stop_store(rt.engine, rt.store);   /* flush before the final metrics */
+    /* Deliver what is queued (bounded by each route's drain timeout)
+     * before the final metrics, so they count it. */
+    cs_engine_set_alert_queue(rt.engine, NULL);
+    cs_notify_thread_stop(rt.notifier);
     if (o->metrics_out) {
         write_metrics(o->metrics_out, rt.metrics);
     }
     cs_http_server_free(rt.httpd);   /* before what it reads */
     cs_metrics_free(rt.metrics);   /* before the subsystems it reads */
     free(rt.alert_metrics);
-    cs_engine_set_alert_queue(rt.engine, NULL);
-    cs_notify_thread_stop(rt.notifier);   /* delivers what is queued */
-    notifiers_free(&rt.notifiers);
+    cs_notify_thread_free(rt.notifier);
+    cs_notify_routes_free(rt.routes);
     cs_alert_queue_free(rt.alerts);
     cs_timer_free(rt.housekeeping);
     cs_store_restore_free(rt.restore);

@@ -124,8 +124,10 @@ struct cs_notify_thread;
 struct cs_notify_thread *cs_notify_thread_start(struct cs_alert_queue *q,
                                                 const struct cs_notifier *n,
                                                 size_t count);
-/* Close the queue, deliver what is queued, join. NULL is fine. */
+/* Close the queue, deliver what is queued, join; the counters stay
+ * readable until cs_notify_thread_free. NULL is fine. */
 void cs_notify_thread_stop(struct cs_notify_thread *t);
+void cs_notify_thread_free(struct cs_notify_thread *t);   /* stops first */
 uint64_t cs_notify_thread_delivered(const struct cs_notify_thread *t);
 uint64_t cs_notify_thread_failed(const struct cs_notify_thread *t);
 

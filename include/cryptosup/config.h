@@ -82,10 +82,27 @@ struct cs_config_storage {
     size_t batch_rows;       /* rows per COPY */
 };
 
-/* Email delivery of alerts (notify_smtp.h). Off unless alerts.email is
- * set. Recipients and servers come only from here, never from a rule. */
+/* How a route (an email destination or a webhook) batches, limits and
+ * retries. See README "Alert delivery". */
+struct cs_config_route {
+    int64_t group_window_s;  /* alerts within this window: one message */
+    int64_t max_per_hour;    /* messages; past it, one digest an hour */
+    bool send_resolved;
+    char **rules;            /* NULL: every rule */
+    size_t nrules;
+    char **severities;       /* NULL: every severity */
+    size_t nseverities;
+    int64_t retry_initial_ms;  /* backoff between attempts, doubling */
+    int64_t retry_max_ms;
+    int64_t retry_attempts;    /* then the message is dropped (failed) */
+    int64_t timeout_ms;        /* one attempt */
+    int64_t drain_timeout_ms;  /* at shutdown, keep retrying this long */
+};
+
+/* Email delivery of alerts (notify_smtp.h). Recipients and servers come
+ * only from here, never from a rule. */
 struct cs_config_email {
-    bool enabled;
+    char *name;              /* "email", or "email:<name>" with several */
     char *url;               /* smtp://host[:port] or smtps://host[:port] */
     bool starttls;           /* smtp://: require STARTTLS (default) */
     char *ca_file;           /* NULL: system default */
@@ -97,25 +114,86 @@ struct cs_config_email {
     size_t nto;
     char *subject;           /* templates, see README "Email alerts" */
     char *body;
-    int64_t group_window_s;  /* alerts within this window: one message */
-    int64_t max_per_hour;    /* messages; past it, one digest an hour */
-    bool send_resolved;
+    struct cs_config_route route;
+};
+
+/* An HTTP header sent with webhook or Alertmanager posts; the value comes
+ * from the config or, for secrets, from an environment variable. */
+struct cs_config_header {
+    char *name;
+    char *value;             /* NULL when value_env is set */
+    char *value_env;
+};
+
+enum cs_webhook_format {
+    CS_WEBHOOK_JSON,         /* cryptosup's own JSON document */
+    CS_WEBHOOK_SLACK,        /* {"text": ...} incoming webhook */
+    CS_WEBHOOK_DISCORD,      /* {"content": ...} */
+    CS_WEBHOOK_TELEGRAM      /* Bot API sendMessage */
+};
+
+/* One webhook route (notify_webhook.h). */
+struct cs_config_webhook {
+    char *name;              /* "webhook:<name>" in logs and metrics */
+    enum cs_webhook_format format;
+    char *url;               /* NULL when url_env or telegram */
+    char *url_env;           /* the URL is a secret (Slack, Discord) */
+    char *ca_file;
+    struct cs_config_header *headers;
+    size_t nheaders;
+    char *hmac_secret_env;   /* sign the body: X-Cryptosup-Signature */
+    char *text;              /* chat formats: per-alert line template */
+    char *title;             /* chat formats: first line template */
+    /* Telegram: POST {api_url}/bot<token>/sendMessage. */
+    char *api_url;
+    char *bot_token_env;
+    char *chat_id;
+    struct cs_config_route route;
+};
+
+/* Alertmanager v2 (notify_alertmanager.h): firing alerts are posted and
+ * re-posted every refresh_s with endsAt = now + 4 * refresh_s, and posted
+ * once more with endsAt = now when they resolve. */
+struct cs_config_alertmanager {
+    bool enabled;
+    char **urls;             /* base URLs (http://127.0.0.1:9093), each
+                                member of an HA cluster gets every post */
+    size_t nurls;
+    char *ca_file;
+    char *username;          /* basic auth; password from password_env */
+    char *password_env;
+    char *bearer_token_env;  /* Authorization: Bearer <token> */
+    struct cs_config_header *labels;   /* extra static labels (value) */
+    size_t nlabels;
+    char *generator_url;     /* NULL: none */
+    char *summary;           /* annotation templates */
+    char *description;
     char **rules;            /* NULL: every rule */
     size_t nrules;
-    char **severities;       /* NULL: every severity */
+    char **severities;
     size_t nseverities;
-    int64_t retry_initial_ms;  /* backoff between attempts, doubling */
+    int64_t refresh_s;
+    int64_t timeout_ms;
+    int64_t retry_initial_ms;
     int64_t retry_max_ms;
-    int64_t retry_attempts;    /* then the message is dropped (failed) */
-    int64_t timeout_ms;        /* one SMTP attempt */
-    int64_t drain_timeout_ms;  /* at shutdown, keep retrying this long */
+    int64_t retry_attempts;  /* a new event is counted failed after this
+                                many failed posts (it is still re-posted) */
+    int64_t drain_timeout_ms;
 };
 
 struct cs_config_alerts {
-    struct cs_config_email email;
+    struct cs_config_email *emails;
+    size_t nemails;
+    struct cs_config_webhook *webhooks;
+    size_t nwebhooks;
+    struct cs_config_alertmanager alertmanager;
 };
 
+/* A loaded config is shared by reference: the engine holds one, the
+ * notifier thread another (cs_config_ref), so a reload can hand the new
+ * one across threads without copying. The last cs_config_free frees. */
 struct cs_config {
+    _Atomic unsigned refs;
     char *path;              /* config file, NULL for built-in defaults */
     char *rules_dir;         /* absolute or relative to the config's dir */
     char *lua_dir;           /* require() root */
@@ -145,14 +223,14 @@ struct cs_config {
  * one per line (caller frees). On success *out owns a new config. */
 enum cs_err cs_config_load(const char *path, struct cs_config **out,
                            char **errors);
-void cs_config_free(struct cs_config *cfg);   /* NULL is fine */
+/* Drop a reference; the last one frees. NULL is fine. */
+void cs_config_free(struct cs_config *cfg);
+/* Take another reference (any thread). Returns cfg: the reference count
+ * is the one part of a loaded config that changes after loading. */
+struct cs_config *cs_config_ref(const struct cs_config *cfg);
 
-/* Deep copy, release (not the struct itself) and compare email configs. */
-void cs_config_email_copy(struct cs_config_email *dst,
-                          const struct cs_config_email *src);
-void cs_config_email_release(struct cs_config_email *e);
-bool cs_config_email_equal(const struct cs_config_email *a,
-                           const struct cs_config_email *b);
+/* Whether any alert route (email, webhook, Alertmanager) is configured. */
+bool cs_config_alerts_any(const struct cs_config_alerts *a);
 
 /* The data directory holding the shipped lua/, rules/ and config/: the
  * CRYPTOSUP_DATA_DIR environment variable, else the build-time default.

@@ -20,6 +20,8 @@ void cs_jsonw_reset(struct cs_jsonw *w);
 
 void cs_jsonw_begin_object(struct cs_jsonw *w);
 void cs_jsonw_end_object(struct cs_jsonw *w);
+void cs_jsonw_begin_array(struct cs_jsonw *w);
+void cs_jsonw_end_array(struct cs_jsonw *w);
 void cs_jsonw_key(struct cs_jsonw *w, const char *key);
 /* String value from bytes (escaped per RFC 8259; invalid UTF-8 bytes are
  * replaced with U+FFFD so output is always valid JSON). */

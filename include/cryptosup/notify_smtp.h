@@ -15,18 +15,18 @@
 
 struct cs_notify_smtp;
 
-/* Copies cfg (which must be enabled and validated). */
+/* cfg is borrowed: it must stay valid until the next reconfigure or free
+ * (the notifier thread holds a reference on the config it came from). */
 struct cs_notify_smtp *cs_notify_smtp_new(const struct cs_config_email *cfg);
+/* A reload: new settings; grouping, cap and queued messages are kept. */
+void cs_notify_smtp_reconfigure(struct cs_notify_smtp *s,
+                                const struct cs_config_email *cfg);
 void cs_notify_smtp_free(struct cs_notify_smtp *s);   /* NULL is fine */
 /* The notifier to hand to cs_notify_thread_start (deferred, with flush). */
 struct cs_notifier cs_notify_smtp_notifier(struct cs_notify_smtp *s);
 
 /* Pure helpers (exposed for tests). All results are malloc'd. */
 
-/* Expand {rule} {exchange} {symbol} {window} {change_pct} {price}
- * {reference} {time} {severity} {message} {count}; other text is kept. */
-char *cs_smtp_render(const char *tmpl, const struct cs_alert *a,
-                     size_t count);
 /* In place: CR, LF, TAB and every other control byte become a space. */
 void cs_smtp_header_clean(char *s);
 /* A header value: cleaned, then RFC 2047 (=?UTF-8?B?...?=, folded) when it

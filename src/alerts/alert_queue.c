@@ -120,6 +120,7 @@ struct cs_notify_thread {
     size_t count;
     _Atomic uint64_t delivered;
     _Atomic uint64_t failed;
+    bool joined;
 };
 
 static int64_t mono_ns(void)
@@ -205,11 +206,20 @@ struct cs_notify_thread *cs_notify_thread_start(struct cs_alert_queue *q,
 
 void cs_notify_thread_stop(struct cs_notify_thread *t)
 {
-    if (t == NULL) {
+    if (t == NULL || t->joined) {
         return;
     }
     cs_alert_queue_close(t->queue);
     pthread_join(t->thread, NULL);
+    t->joined = true;
+}
+
+void cs_notify_thread_free(struct cs_notify_thread *t)
+{
+    if (t == NULL) {
+        return;
+    }
+    cs_notify_thread_stop(t);
     free(t->notifiers);
     free(t);
 }

@@ -6,12 +6,14 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "cryptosup/timeutil.h"
+#include "lua/config_alerts.h"
 #include "lua/luaread.h"
 #include "lua/sandbox.h"
 #include "util/fileutil.h"
@@ -51,9 +53,17 @@ const char *cs_config_rest_url(const struct cs_config_exchange *x)
     return x->venue->wire->rest_url;
 }
 
+struct cs_config *cs_config_ref(const struct cs_config *cfg)
+{
+    struct cs_config *shared = (struct cs_config *)cfg;
+    atomic_fetch_add_explicit(&shared->refs, 1, memory_order_relaxed);
+    return shared;
+}
+
 void cs_config_free(struct cs_config *cfg)
 {
-    if (cfg == NULL) {
+    if (cfg == NULL ||
+        atomic_fetch_sub_explicit(&cfg->refs, 1, memory_order_acq_rel) > 1) {
         return;
     }
     for (size_t i = 0; i < cfg->nexchanges; i++) {
@@ -73,7 +83,7 @@ void cs_config_free(struct cs_config *cfg)
     free(cfg->storage.postgres);
     free(cfg->storage.postgres_env);
     free(cfg->storage.spill_dir);
-    cs_config_email_release(&cfg->alerts.email);
+    cs_config_alerts_release(&cfg->alerts);
     free(cfg->exchanges);
     cs_luaread_free_strings(cfg->rule_files, cfg->nrule_files);
     free(cfg->windows_s);
@@ -83,126 +93,11 @@ void cs_config_free(struct cs_config *cfg)
     free(cfg);
 }
 
-#define EMAIL_SUBJECT_DEFAULT "[cryptosup] {symbol} {change_pct} over {window}"
-#define EMAIL_BODY_DEFAULT \
-    "{severity}: {rule} on {exchange} {symbol}\n" \
-    "change {change_pct} over {window}\n" \
-    "price {price} (reference {reference})\n" \
-    "time {time}\n" \
-    "{message}\n"
-
-static void email_defaults(struct cs_config_email *e)
-{
-    memset(e, 0, sizeof *e);
-    e->starttls = true;
-    e->group_window_s = 30;
-    e->max_per_hour = 20;
-    e->retry_initial_ms = 15000;
-    e->retry_max_ms = 300000;
-    e->retry_attempts = 10;
-    e->timeout_ms = 30000;
-    e->drain_timeout_ms = 10000;
-}
-
-static char **copy_strings(char *const *src, size_t n)
-{
-    char **out;
-    if (src == NULL) {
-        return NULL;
-    }
-    out = cs_xcalloc(n + 1, sizeof *out);
-    for (size_t i = 0; i < n; i++) {
-        out[i] = cs_xstrdup(src[i]);
-    }
-    return out;
-}
-
-static char *dup_or_null(const char *s)
-{
-    return s ? cs_xstrdup(s) : NULL;
-}
-
-void cs_config_email_copy(struct cs_config_email *dst,
-                          const struct cs_config_email *src)
-{
-    *dst = *src;
-    dst->url = dup_or_null(src->url);
-    dst->ca_file = dup_or_null(src->ca_file);
-    dst->username = dup_or_null(src->username);
-    dst->password_env = dup_or_null(src->password_env);
-    dst->from = dup_or_null(src->from);
-    dst->from_addr = dup_or_null(src->from_addr);
-    dst->subject = dup_or_null(src->subject);
-    dst->body = dup_or_null(src->body);
-    dst->to = copy_strings(src->to, src->nto);
-    dst->rules = copy_strings(src->rules, src->nrules);
-    dst->severities = copy_strings(src->severities, src->nseverities);
-}
-
-void cs_config_email_release(struct cs_config_email *e)
-{
-    free(e->url);
-    free(e->ca_file);
-    free(e->username);
-    free(e->password_env);
-    free(e->from);
-    free(e->from_addr);
-    free(e->subject);
-    free(e->body);
-    cs_luaread_free_strings(e->to, e->nto);
-    cs_luaread_free_strings(e->rules, e->nrules);
-    cs_luaread_free_strings(e->severities, e->nseverities);
-    memset(e, 0, sizeof *e);
-}
-
-static bool str_eq(const char *a, const char *b)
-{
-    if (a == NULL || b == NULL) {
-        return a == b;
-    }
-    return strcmp(a, b) == 0;
-}
-
-static bool strs_eq(char *const *a, size_t na, char *const *b, size_t nb)
-{
-    if ((a == NULL) != (b == NULL) || na != nb) {
-        return false;
-    }
-    for (size_t i = 0; i < na; i++) {
-        if (!str_eq(a[i], b[i])) {
-            return false;
-        }
-    }
-    return true;
-}
-
-bool cs_config_email_equal(const struct cs_config_email *a,
-                           const struct cs_config_email *b)
-{
-    return a->enabled == b->enabled && str_eq(a->url, b->url) &&
-           a->starttls == b->starttls && str_eq(a->ca_file, b->ca_file) &&
-           str_eq(a->username, b->username) &&
-           str_eq(a->password_env, b->password_env) &&
-           str_eq(a->from, b->from) && str_eq(a->subject, b->subject) &&
-           str_eq(a->body, b->body) &&
-           strs_eq(a->to, a->nto, b->to, b->nto) &&
-           strs_eq(a->rules, a->nrules, b->rules, b->nrules) &&
-           strs_eq(a->severities, a->nseverities, b->severities,
-                   b->nseverities) &&
-           a->group_window_s == b->group_window_s &&
-           a->max_per_hour == b->max_per_hour &&
-           a->send_resolved == b->send_resolved &&
-           a->retry_initial_ms == b->retry_initial_ms &&
-           a->retry_max_ms == b->retry_max_ms &&
-           a->retry_attempts == b->retry_attempts &&
-           a->timeout_ms == b->timeout_ms &&
-           a->drain_timeout_ms == b->drain_timeout_ms;
-}
-
 static struct cs_config *config_defaults(void)
 {
     struct cs_config *cfg = cs_xcalloc(1, sizeof *cfg);
     struct cs_vm_limits limits;
+    atomic_init(&cfg->refs, 1);
     cs_vm_limits_default(&limits);
     cfg->all_symbols = true;
     cfg->log_level = CS_LOG_INFO;
@@ -225,7 +120,6 @@ static struct cs_config *config_defaults(void)
     cfg->storage.spill_dir = cs_xstrdup("/var/lib/cryptosup/spill");
     cfg->storage.spill_max_mb = 1024;
     cfg->storage.batch_rows = 5000;
-    email_defaults(&cfg->alerts.email);
     return cfg;
 }
 
@@ -751,208 +645,6 @@ static void read_limits(struct extract *x, lua_State *L, int idx)
     lua_pop(L, 1);
 }
 
-/* Printable ASCII without CR, LF or other controls (header-safe). */
-static bool header_safe(const char *s)
-{
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p < 0x20 || *p >= 0x7f) {
-            return false;
-        }
-    }
-    return true;
-}
-
-/* A bare address: local@domain, no spaces, brackets or controls. */
-static bool plain_address(const char *s)
-{
-    const char *at = strchr(s, '@');
-    if (at == NULL || at == s || at[1] == '\0' || strchr(at + 1, '@')) {
-        return false;
-    }
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p <= 0x20 || *p >= 0x7f || strchr("<>,;\"()[]\\", *p)) {
-            return false;
-        }
-    }
-    return true;
-}
-
-/* "Name <addr>" or "addr": the address, or NULL when malformed. */
-static char *from_address(const char *from)
-{
-    const char *lt = strrchr(from, '<');
-    char *addr;
-    if (lt == NULL) {
-        return plain_address(from) ? cs_xstrdup(from) : NULL;
-    }
-    const char *gt = strchr(lt, '>');
-    if (gt == NULL || gt[1] != '\0') {
-        return NULL;
-    }
-    addr = cs_xstrndup(lt + 1, (size_t)(gt - lt - 1));
-    if (!plain_address(addr)) {
-        free(addr);
-        return NULL;
-    }
-    return addr;
-}
-
-static bool local_host_url(const char *url)
-{
-    static const char *const ok[] = {
-        "smtp://127.0.0.1", "smtp://localhost", "smtp://[::1]", NULL
-    };
-    for (size_t i = 0; ok[i]; i++) {
-        size_t n = strlen(ok[i]);
-        if (strncmp(url, ok[i], n) == 0 &&
-            (url[n] == '\0' || url[n] == ':' || url[n] == '/')) {
-            return true;
-        }
-    }
-    return false;
-}
-
-static void read_email(struct extract *x, lua_State *L, int idx)
-{
-    static const char *const keys[] = {
-        "url", "starttls", "ca_file", "username", "password_env", "from",
-        "to", "subject", "body", "group_window_s", "max_per_hour",
-        "send_resolved", "rules", "severities", "retry_initial_ms",
-        "retry_max_ms", "retry_attempts", "timeout_ms", "drain_timeout_ms",
-        NULL
-    };
-    static const char *const P = "alerts.email";
-    struct cs_config_email *e = &x->cfg->alerts.email;
-    char *starttls = NULL, *ca = NULL;
-
-    if (cs_lua_get_table_field(L, idx, "email") != CS_FIELD_OK) {
-        if (cs_luaread_field(L, idx, "email") != LUA_TNIL) {
-            cs_luaread_error(&x->rd, P, "expected a table");
-        }
-        lua_pop(L, 1);
-        return;
-    }
-    e->enabled = true;
-    cs_luaread_check_keys(&x->rd, L, -1, P, keys);
-    cs_luaread_string(&x->rd, L, -1, P, "url", &e->url);
-    if (e->url == NULL) {
-        cs_luaread_error(&x->rd, "alerts.email.url", "required "
-                         "(smtp://host:port or smtps://host:port)");
-    } else if ((strncmp(e->url, "smtp://", 7) != 0 &&
-                strncmp(e->url, "smtps://", 8) != 0) ||
-               !header_safe(e->url) || strchr(e->url, '@') ||
-               strchr(e->url, ' ')) {
-        cs_luaread_error(&x->rd, "alerts.email.url", "expected "
-                         "smtp://host[:port] or smtps://host[:port] "
-                         "(no credentials in the URL)");
-    }
-    if (cs_luaread_string(&x->rd, L, -1, P, "starttls", &starttls) &&
-        starttls) {
-        if (strcmp(starttls, "required") == 0) {
-            e->starttls = true;
-        } else if (strcmp(starttls, "off") == 0) {
-            e->starttls = false;
-            if (e->url && !local_host_url(e->url)) {
-                cs_luaread_error(&x->rd, "alerts.email.starttls", "\"off\" "
-                                 "is only allowed for smtp://127.0.0.1 or "
-                                 "smtp://localhost");
-            }
-        } else {
-            cs_luaread_error(&x->rd, "alerts.email.starttls", "expected "
-                             "\"required\" or \"off\", got \"%s\"",
-                             starttls);
-        }
-    }
-    free(starttls);
-    if (cs_luaread_string(&x->rd, L, -1, P, "ca_file", &ca) && ca) {
-        e->ca_file = cs_path_join(x->base_dir, ca);
-    }
-    free(ca);
-    cs_luaread_string(&x->rd, L, -1, P, "username", &e->username);
-    cs_luaread_string(&x->rd, L, -1, P, "password_env", &e->password_env);
-    if (e->username && (e->username[0] == '\0' ||
-                        !header_safe(e->username))) {
-        cs_luaread_error(&x->rd, "alerts.email.username", "must be "
-                         "non-empty printable ASCII");
-    }
-    if (e->username && e->password_env == NULL) {
-        cs_luaread_error(&x->rd, "alerts.email.password_env", "required "
-                         "with username (passwords come only from the "
-                         "environment)");
-    }
-    if (e->password_env && e->password_env[0] == '\0') {
-        cs_luaread_error(&x->rd, "alerts.email.password_env",
-                         "must not be empty");
-    }
-    cs_luaread_string(&x->rd, L, -1, P, "from", &e->from);
-    if (e->from == NULL) {
-        cs_luaread_error(&x->rd, "alerts.email.from", "required");
-    } else if (!header_safe(e->from) ||
-               (e->from_addr = from_address(e->from)) == NULL) {
-        cs_luaread_error(&x->rd, "alerts.email.from", "expected "
-                         "\"Name <addr@host>\" or \"addr@host\" in "
-                         "printable ASCII");
-    }
-    cs_luaread_strings(&x->rd, L, -1, P, "to", &e->to, &e->nto);
-    if (e->nto == 0) {
-        cs_luaread_error(&x->rd, "alerts.email.to", "at least one "
-                         "recipient is required");
-    }
-    for (size_t i = 0; i < e->nto; i++) {
-        if (!plain_address(e->to[i])) {
-            cs_luaread_error(&x->rd, "alerts.email.to", "\"%s\" is not a "
-                             "plain address (addr@host)", e->to[i]);
-        }
-    }
-    cs_luaread_string(&x->rd, L, -1, P, "subject", &e->subject);
-    cs_luaread_string(&x->rd, L, -1, P, "body", &e->body);
-    if (e->subject == NULL) {
-        e->subject = cs_xstrdup(EMAIL_SUBJECT_DEFAULT);
-    }
-    if (e->body == NULL) {
-        e->body = cs_xstrdup(EMAIL_BODY_DEFAULT);
-    }
-    cs_luaread_integer(&x->rd, L, -1, P, "group_window_s", 0, 86400,
-                       &e->group_window_s);
-    cs_luaread_integer(&x->rd, L, -1, P, "max_per_hour", 1, 100000,
-                       &e->max_per_hour);
-    cs_luaread_boolean(&x->rd, L, -1, P, "send_resolved", &e->send_resolved);
-    cs_luaread_strings(&x->rd, L, -1, P, "rules", &e->rules, &e->nrules);
-    cs_luaread_strings(&x->rd, L, -1, P, "severities", &e->severities,
-                       &e->nseverities);
-    cs_luaread_integer(&x->rd, L, -1, P, "retry_initial_ms", 10, 3600000,
-                       &e->retry_initial_ms);
-    cs_luaread_integer(&x->rd, L, -1, P, "retry_max_ms", 10, 3600000,
-                       &e->retry_max_ms);
-    cs_luaread_integer(&x->rd, L, -1, P, "retry_attempts", 1, 100,
-                       &e->retry_attempts);
-    cs_luaread_integer(&x->rd, L, -1, P, "timeout_ms", 100, 600000,
-                       &e->timeout_ms);
-    cs_luaread_integer(&x->rd, L, -1, P, "drain_timeout_ms", 0, 600000,
-                       &e->drain_timeout_ms);
-    if (e->retry_max_ms < e->retry_initial_ms) {
-        cs_luaread_error(&x->rd, "alerts.email.retry_max_ms", "must not be "
-                         "below retry_initial_ms");
-    }
-    lua_pop(L, 1);
-}
-
-static void read_alerts(struct extract *x, lua_State *L, int idx)
-{
-    static const char *const keys[] = { "email", NULL };
-
-    if (cs_lua_get_table_field(L, idx, "alerts") != CS_FIELD_OK) {
-        if (cs_luaread_field(L, idx, "alerts") != LUA_TNIL) {
-            cs_luaread_error(&x->rd, "alerts", "expected a table");
-        }
-        lua_pop(L, 1);
-        return;
-    }
-    cs_luaread_check_keys(&x->rd, L, -1, "alerts", keys);
-    read_email(x, L, lua_gettop(L));
-    lua_pop(L, 1);
-}
-
 /* Everything config.lua may say; the table on top of the stack. */
 static int extract_config(lua_State *L)
 {
@@ -989,7 +681,7 @@ static int extract_config(lua_State *L)
     read_connect(x, L, 2);
     read_metrics(x, L, 2);
     read_storage(x, L, 2);
-    read_alerts(x, L, 2);
+    cs_config_alerts_read(&x->rd, L, 2, x->base_dir, &x->cfg->alerts);
     return 0;
 }
 

@@ -73,6 +73,19 @@ void cs_jsonw_end_object(struct cs_jsonw *w)
     w->need_comma = true;
 }
 
+void cs_jsonw_begin_array(struct cs_jsonw *w)
+{
+    value_prefix(w);
+    put(w, '[');
+    w->need_comma = false;
+}
+
+void cs_jsonw_end_array(struct cs_jsonw *w)
+{
+    put(w, ']');
+    w->need_comma = true;
+}
+
 void cs_jsonw_key(struct cs_jsonw *w, const char *key)
 {
     cs_jsonw_cstring(w, key);

@@ -161,7 +161,7 @@ static void test_notify_thread(void)
         a.id = (uint64_t)i;
         CHECK(cs_alert_queue_push(q, &a));
     }
-    cs_notify_thread_stop(t);   /* delivers what is queued first */
+    cs_notify_thread_free(t);   /* delivers what is queued first */
     CHECK_INT(delivered_count, 10);
     cs_alert_queue_free(q);
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cryptosup/alert_render.h"
 #include "cryptosup/notify_smtp.h"
 #include "cryptosup/timeutil.h"
 #include "testlib.h"
@@ -29,11 +30,11 @@ static void test_render(void)
     struct cs_alert a;
     char *s;
     sample(&a);
-    s = cs_smtp_render("[cryptosup] {symbol} {change_pct} over {window}",
+    s = cs_alert_render("[cryptosup] {symbol} {change_pct} over {window}",
                        &a, 1);
     CHECK_STR(s, "[cryptosup] BTC/USDT +2.13% over 1h");
     free(s);
-    s = cs_smtp_render("{rule}|{exchange}|{severity}|{price}|{reference}|"
+    s = cs_alert_render("{rule}|{exchange}|{severity}|{price}|{reference}|"
                        "{time}|{message}|{count}|{unknown}|{", &a, 7);
     CHECK_STR(s, "move_1h_2pct|binance|warning|62033.71|60740.00|"
                  "2023-03-12 14:00:00 UTC|hello|7|{unknown}|{");
@@ -41,13 +42,13 @@ static void test_render(void)
     a.has_change = false;
     a.window_s = 300;
     a.reference[0] = '\0';
-    s = cs_smtp_render("{change_pct} {window} {reference}", &a, 1);
+    s = cs_alert_render("{change_pct} {window} {reference}", &a, 1);
     CHECK_STR(s, "n/a 5m n/a");
     free(s);
     a.change = -0.05;
     a.has_change = true;
     a.window_s = 86400;
-    s = cs_smtp_render("{change_pct} {window}", &a, 1);
+    s = cs_alert_render("{change_pct} {window}", &a, 1);
     CHECK_STR(s, "-5.00% 24h");
     free(s);
 }
@@ -146,7 +147,7 @@ static void test_cap_and_digest(void)
     int64_t now;
 
     memset(&c, 0, sizeof c);
-    c.enabled = true;
+    c.name = "email";
     c.url = "smtp://127.0.0.1:1";
     c.from = "alerts@example.com";
     c.from_addr = "alerts@example.com";
@@ -154,12 +155,12 @@ static void test_cap_and_digest(void)
     c.nto = 1;
     c.subject = "{symbol}";
     c.body = "{rule}";
-    c.group_window_s = 0;
-    c.max_per_hour = 1;
-    c.retry_initial_ms = 10;
-    c.retry_max_ms = 10;
-    c.retry_attempts = 1;
-    c.timeout_ms = 2000;
+    c.route.group_window_s = 0;
+    c.route.max_per_hour = 1;
+    c.route.retry_initial_ms = 10;
+    c.route.retry_max_ms = 10;
+    c.route.retry_attempts = 1;
+    c.route.timeout_ms = 2000;
     s = cs_notify_smtp_new(&c);
     n = cs_notify_smtp_notifier(s);
     CHECK(n.deferred && n.flush != NULL);

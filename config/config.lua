@@ -42,6 +42,22 @@ return {
     -- ":8000" is every interface; "127.0.0.1:8000" only this machine.
     metrics = { listen = ":8000" },
 
+    -- Where alerts go besides the log (README "Alert delivery"). Secrets
+    -- come only from environment variables named here.
+    -- alerts = {
+    --     email = {
+    --         url = "smtp://mail.example.com:587",      -- STARTTLS required
+    --         username = "alerts", password_env = "CS_SMTP_PASSWORD",
+    --         from = "cryptosup <alerts@example.com>",
+    --         to = { "me@example.com" },
+    --         max_per_hour = 20,                        -- then an hourly digest
+    --     },
+    --     webhooks = {
+    --         { name = "desk", format = "slack", url_env = "CS_SLACK_URL" },
+    --     },
+    --     alertmanager = { urls = { "http://127.0.0.1:9093" } },
+    -- },
+
     limits = {
         lua_memory_mb = 64,          -- the whole rule VM
         lua_instructions = 1000000,  -- per rule call

@@ -100,6 +100,8 @@ void cs_alert_queue_close(struct cs_alert_queue *q);
 size_t cs_alert_queue_depth(const struct cs_alert_queue *q);
 uint64_t cs_alert_queue_dropped(const struct cs_alert_queue *q);
 
+struct cs_metrics_writer;
+
 /* A notifier delivers alerts somewhere (email, webhook, Alertmanager). It
  * runs on the notifier thread only, so it may block; it must not touch
  * loop-thread state. */
@@ -117,6 +119,10 @@ struct cs_notifier {
     /* When set, deliver returning CS_OK means "accepted": the alert is
      * counted once flush reports it sent or failed. */
     bool deferred;
+    /* Optional: write the notifier's own metric families. Called from the
+     * metrics reader's thread, so it may read only atomics or data that
+     * never changes after start. */
+    void (*collect)(void *ctx, struct cs_metrics_writer *w);
 };
 
 /* The notifier thread drains the queue into every registered notifier. */
@@ -129,6 +135,9 @@ struct cs_notify_thread *cs_notify_thread_start(struct cs_alert_queue *q,
 void cs_notify_thread_stop(struct cs_notify_thread *t);
 void cs_notify_thread_free(struct cs_notify_thread *t);   /* stops first */
 uint64_t cs_notify_thread_delivered(const struct cs_notify_thread *t);
+/* Each notifier's own metric families (its collect hook). */
+void cs_notify_thread_collect(const struct cs_notify_thread *t,
+                              struct cs_metrics_writer *w);
 uint64_t cs_notify_thread_failed(const struct cs_notify_thread *t);
 
 /* Register delivery metrics (queue depth, sent, failed) for a queue and

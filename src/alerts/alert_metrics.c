@@ -29,6 +29,7 @@ static void collect(void *ctx, struct cs_metrics_writer *w)
                       "Alert deliveries that failed (one per notifier)");
     cs_metrics_sample(w, "cryptosup_alerts_failed_total", NULL,
                       (double)cs_notify_thread_failed(am->thread));
+    cs_notify_thread_collect(am->thread, w);
 }
 
 void *cs_alerts_register_metrics(const struct cs_alert_queue *q,

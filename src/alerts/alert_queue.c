@@ -224,6 +224,16 @@ void cs_notify_thread_free(struct cs_notify_thread *t)
     free(t);
 }
 
+void cs_notify_thread_collect(const struct cs_notify_thread *t,
+                              struct cs_metrics_writer *w)
+{
+    for (size_t i = 0; i < t->count; i++) {
+        if (t->notifiers[i].collect) {
+            t->notifiers[i].collect(t->notifiers[i].ctx, w);
+        }
+    }
+}
+
 uint64_t cs_notify_thread_delivered(const struct cs_notify_thread *t)
 {
     return atomic_load(&((struct cs_notify_thread *)t)->delivered);

@@ -5,23 +5,36 @@
 
 #include <curl/curl.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cryptosup/log.h"
+#include "cryptosup/metrics.h"
 #include "cryptosup/notify_alertmanager.h"
 #include "cryptosup/notify_smtp.h"
 #include "cryptosup/notify_webhook.h"
 
 #define LOG_ROUTES "alerts.routes"
+#define ROUTE_SLOTS 64   /* distinct route names with counters */
 
 enum route_kind { ROUTE_EMAIL, ROUTE_WEBHOOK, ROUTE_ALERTMANAGER };
+
+/* Per-route delivery counts for metrics. A slot is claimed once per
+ * route name and never released, so counters stay monotonic across
+ * reloads and the metrics reader never sees a slot go away. */
+struct route_counters {
+    char name[64];
+    _Atomic uint64_t sent;
+    _Atomic uint64_t failed;
+};
 
 struct route {
     enum route_kind kind;
     char *name;
     void *impl;                 /* cs_notify_smtp, _webhook or _am */
     struct cs_notifier n;
+    struct route_counters *counters;   /* NULL when the slots ran out */
 };
 
 struct cs_notify_routes {
@@ -29,6 +42,8 @@ struct cs_notify_routes {
     struct route *routes;
     size_t count;
     _Atomic(struct cs_config *) pending;
+    struct route_counters slots[ROUTE_SLOTS];
+    _Atomic size_t nslots;      /* published after the slot's name */
 };
 
 static void route_free(struct route *rt)
@@ -59,9 +74,29 @@ static struct route *find(struct route *list, size_t n, enum route_kind kind,
     return NULL;
 }
 
+static struct route_counters *counters_for(struct cs_notify_routes *r,
+                                           const char *name)
+{
+    size_t n = atomic_load_explicit(&r->nslots, memory_order_relaxed);
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(r->slots[i].name, name) == 0) {
+            return &r->slots[i];
+        }
+    }
+    if (n == ROUTE_SLOTS) {
+        cs_log_warn(LOG_ROUTES, "%s: more than %d route names seen; its "
+                    "deliveries count only in the totals", name, ROUTE_SLOTS);
+        return NULL;
+    }
+    snprintf(r->slots[n].name, sizeof r->slots[n].name, "%s", name);
+    atomic_store_explicit(&r->nslots, n + 1, memory_order_release);
+    return &r->slots[n];
+}
+
 /* Build the route list for cfg, reusing (and taking out of `old`) the
  * routes whose kind and name match. */
-static struct route *build(const struct cs_config_alerts *a, struct route *old,
+static struct route *build(struct cs_notify_routes *r,
+                           const struct cs_config_alerts *a, struct route *old,
                            size_t nold, size_t *count)
 {
     size_t cap = a->nemails + a->nwebhooks + 1, n = 0;
@@ -122,6 +157,11 @@ static struct route *build(const struct cs_config_alerts *a, struct route *old,
         }
         rt->n = cs_notify_am_notifier(rt->impl);
     }
+    for (size_t i = 0; i < n; i++) {
+        if (list[i].counters == NULL) {
+            list[i].counters = counters_for(r, list[i].name);
+        }
+    }
     *count = n;
     return list;
 }
@@ -133,8 +173,9 @@ struct cs_notify_routes *cs_notify_routes_new(const struct cs_config *cfg)
      * here, on the main thread, once. */
     curl_global_init(CURL_GLOBAL_DEFAULT);
     r->cfg = cs_config_ref(cfg);
-    r->routes = build(&cfg->alerts, NULL, 0, &r->count);
     atomic_init(&r->pending, NULL);
+    atomic_init(&r->nslots, 0);
+    r->routes = build(r, &cfg->alerts, NULL, 0, &r->count);
     return r;
 }
 
@@ -164,6 +205,23 @@ void cs_notify_routes_reconfigure(struct cs_notify_routes *r,
     cs_config_free(atomic_exchange(&r->pending, cs_config_ref(cfg)));
 }
 
+/* Flush one route, counting its outcomes for it and in the totals. */
+static void flush_route(struct route *rt, int64_t now_mono_ns, bool final,
+                        uint64_t *sent, uint64_t *failed)
+{
+    uint64_t s = 0, f = 0;
+    if (rt->n.flush == NULL) {
+        return;
+    }
+    rt->n.flush(rt->n.ctx, now_mono_ns, final, &s, &f);
+    if (rt->counters) {
+        atomic_fetch_add(&rt->counters->sent, s);
+        atomic_fetch_add(&rt->counters->failed, f);
+    }
+    *sent += s;
+    *failed += f;
+}
+
 /* On the notifier thread: adopt the pending config, if any. */
 static void apply_pending(struct cs_notify_routes *r, int64_t now_mono_ns,
                           uint64_t *sent, uint64_t *failed)
@@ -175,7 +233,7 @@ static void apply_pending(struct cs_notify_routes *r, int64_t now_mono_ns,
     if (next == NULL) {
         return;
     }
-    list = build(&next->alerts, r->routes, r->count, &n);
+    list = build(r, &next->alerts, r->routes, r->count, &n);
     /* What was not carried over is drained with its old settings, which
      * stay valid until the old config is released below. */
     for (size_t i = 0; i < r->count; i++) {
@@ -185,7 +243,7 @@ static void apply_pending(struct cs_notify_routes *r, int64_t now_mono_ns,
         }
         cs_log_info(LOG_ROUTES, "%s: removed by the reload; sending what "
                     "it still holds", old->name);
-        old->n.flush(old->n.ctx, now_mono_ns, true, sent, failed);
+        flush_route(old, now_mono_ns, true, sent, failed);
         route_free(old);
     }
     free(r->routes);
@@ -215,10 +273,33 @@ static void routes_flush(void *ctx, int64_t now_mono_ns, bool final,
     struct cs_notify_routes *r = ctx;
     apply_pending(r, now_mono_ns, sent, failed);
     for (size_t i = 0; i < r->count; i++) {
-        const struct cs_notifier *n = &r->routes[i].n;
-        if (n->flush) {
-            n->flush(n->ctx, now_mono_ns, final, sent, failed);
-        }
+        flush_route(&r->routes[i], now_mono_ns, final, sent, failed);
+    }
+}
+
+static void routes_collect(void *ctx, struct cs_metrics_writer *w)
+{
+    struct cs_notify_routes *r = ctx;
+    size_t n = atomic_load_explicit(&r->nslots, memory_order_acquire);
+    static const char *const sent = "cryptosup_route_alerts_sent_total";
+    static const char *const failed = "cryptosup_route_alerts_failed_total";
+
+    if (n == 0) {
+        return;
+    }
+    cs_metrics_family(w, sent, CS_METRIC_COUNTER,
+                      "Alerts delivered, per delivery route");
+    for (size_t i = 0; i < n; i++) {
+        const char *labels[] = { "route", r->slots[i].name, NULL };
+        cs_metrics_sample(w, sent, labels,
+                          (double)atomic_load(&r->slots[i].sent));
+    }
+    cs_metrics_family(w, failed, CS_METRIC_COUNTER,
+                      "Alerts given up on, per delivery route");
+    for (size_t i = 0; i < n; i++) {
+        const char *labels[] = { "route", r->slots[i].name, NULL };
+        cs_metrics_sample(w, failed, labels,
+                          (double)atomic_load(&r->slots[i].failed));
     }
 }
 
@@ -231,5 +312,6 @@ struct cs_notifier cs_notify_routes_notifier(struct cs_notify_routes *r)
     n.ctx = r;
     n.flush = routes_flush;
     n.deferred = true;
+    n.collect = routes_collect;
     return n;
 }

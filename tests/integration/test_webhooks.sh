@@ -144,6 +144,9 @@ done
 expect_grep "route named in logs" 'alerts.webhook: webhook:chat: sent message' r1.log
 expect_eq "sent counted (json, slack, telegram: all; discord: 1)" $((3 * fired + 1)) "$(metric m1.prom cryptosup_alerts_sent_total)"
 expect_eq "nothing failed" 0 "$(metric m1.prom cryptosup_alerts_failed_total)"
+expect_eq "per route: ops" "$fired" "$(metric m1.prom 'cryptosup_route_alerts_sent_total\{route="webhook:ops"\}')"
+expect_eq "per route: dc" 1 "$(metric m1.prom 'cryptosup_route_alerts_sent_total\{route="webhook:dc"\}')"
+expect_eq "per route: tg failed" 0 "$(metric m1.prom 'cryptosup_route_alerts_failed_total\{route="webhook:tg"\}')"
 no_sanitizer r1.log
 sinks_stop
 
@@ -189,6 +192,7 @@ fired=$(grep -c 'alerts: FIRING' r3.log)
 expect_eq "one attempt on 404" 1 "$(ls s3/req-*.json | wc -l)"
 expect_grep "given up at once" 'webhook:gone: giving up on message [0-9.]+ \('"$fired"' alert\(s\)\) after 1 attempt' r3.log
 expect_eq "failed counted" "$fired" "$(metric m3.prom cryptosup_alerts_failed_total)"
+expect_eq "failed counted per route" "$fired" "$(metric m3.prom 'cryptosup_route_alerts_failed_total\{route="webhook:gone"\}')"
 sinks_stop
 
 # ---- 4: a burst of 4,320 alerts: grouped, capped, digest, none lost ----

@@ -153,7 +153,7 @@ static enum cs_err count_delivery(void *ctx, const struct cs_alert *a)
 static void test_notify_thread(void)
 {
     struct cs_alert_queue *q = cs_alert_queue_new(64);
-    struct cs_notifier n = { "test", count_delivery, NULL, NULL, false };
+    struct cs_notifier n = { "test", count_delivery, NULL, NULL, false, NULL };
     struct cs_notify_thread *t = cs_notify_thread_start(q, &n, 1);
     struct cs_alert a;
     memset(&a, 0, sizeof a);

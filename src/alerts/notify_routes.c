@@ -14,6 +14,7 @@
 #include "cryptosup/notify_alertmanager.h"
 #include "cryptosup/notify_smtp.h"
 #include "cryptosup/notify_webhook.h"
+#include "cryptosup/timeutil.h"
 
 #define LOG_ROUTES "alerts.routes"
 #define ROUTE_SLOTS 64   /* distinct route names with counters */
@@ -44,6 +45,9 @@ struct cs_notify_routes {
     _Atomic(struct cs_config *) pending;
     struct route_counters slots[ROUTE_SLOTS];
     _Atomic size_t nslots;      /* published after the slot's name */
+    /* Outcomes of routes drained by a reload applied in deliver, which
+     * has no counters to report them to: reported at the next flush. */
+    uint64_t carry_sent, carry_failed;
 };
 
 static void route_free(struct route *rt)
@@ -258,6 +262,10 @@ static enum cs_err routes_deliver(void *ctx, const struct cs_alert *a)
 {
     struct cs_notify_routes *r = ctx;
     enum cs_err result = CS_OK;
+
+    /* An alert queued after a reload must meet the new routes, not the
+     * old ones until the next flush. */
+    apply_pending(r, cs_time_mono_ns(), &r->carry_sent, &r->carry_failed);
     for (size_t i = 0; i < r->count; i++) {
         const struct cs_notifier *n = &r->routes[i].n;
         if (n->deliver(n->ctx, a) != CS_OK) {
@@ -272,6 +280,9 @@ static void routes_flush(void *ctx, int64_t now_mono_ns, bool final,
 {
     struct cs_notify_routes *r = ctx;
     apply_pending(r, now_mono_ns, sent, failed);
+    *sent += r->carry_sent;
+    *failed += r->carry_failed;
+    r->carry_sent = r->carry_failed = 0;
     for (size_t i = 0; i < r->count; i++) {
         flush_route(&r->routes[i], now_mono_ns, final, sent, failed);
     }

@@ -67,17 +67,18 @@ char *cs_smtp_encode_header(const char *text)
     if (plain) {
         return clean;
     }
-    /* Encoded words of at most 45 bytes (60 base64 characters, 72 with
-     * the wrapper), never splitting a UTF-8 sequence, folded. */
+    /* Encoded words of at most 39 bytes (52 base64 characters, 64 with
+     * the wrapper, so even the first line, after "Subject: ", stays within
+     * RFC 2047's 76), never splitting a UTF-8 sequence, folded. */
     len = strlen(clean);
     while (i < len) {
-        size_t n = len - i < 45 ? len - i : 45;
+        size_t n = len - i < 39 ? len - i : 39;
         while (n > 0 && i + n < len &&
                ((unsigned char)clean[i + n] & 0xC0) == 0x80) {
             n--;
         }
         if (n == 0) {
-            n = len - i < 45 ? len - i : 45;
+            n = len - i < 39 ? len - i : 39;
         }
         if (i > 0) {
             cs_sbuf_str(&b, "\r\n ");
@@ -246,9 +247,9 @@ static char *smtp_render(void *ctx, enum cs_route_kind kind,
                          const char *id, size_t *len)
 {
     struct cs_notify_smtp *s = ctx;
-    struct cs_sbuf subject = { 0 }, body = { 0 };
+    struct cs_sbuf subject = { 0 }, body = { 0 }, out = { 0 };
     char msgid[256];
-    char *data;
+    char *msg;
 
     if (kind == CS_ROUTE_DIGEST) {
         render_digest_text(s->cfg, a, n, total, &subject, &body);
@@ -256,13 +257,23 @@ static char *smtp_render(void *ctx, enum cs_route_kind kind,
         render_group_text(s->cfg, a, n, &subject, &body);
     }
     snprintf(msgid, sizeof msgid, "<%s.cryptosup@%s>", id, s->host);
-    data = cs_smtp_build_message(s->cfg, subject.p ? subject.p : "",
-                                 body.p ? body.p : "", cs_time_now_ns(),
-                                 msgid);
+    msg = cs_smtp_build_message(s->cfg, subject.p ? subject.p : "",
+                                body.p ? body.p : "", cs_time_now_ns(),
+                                msgid);
     cs_sbuf_free(&subject);
     cs_sbuf_free(&body);
-    *len = strlen(data);
-    return data;
+    /* The envelope travels with the message: a retry after a reload that
+     * changed recipients still goes where its To: header says. Addresses
+     * are validated plain (no line breaks), so "\n" separates them. */
+    cs_sbuf_printf(&out, "%s\n", s->cfg->from_addr);
+    for (size_t i = 0; i < s->cfg->nto; i++) {
+        cs_sbuf_printf(&out, "%s\n", s->cfg->to[i]);
+    }
+    cs_sbuf_str(&out, "\n");
+    cs_sbuf_str(&out, msg);
+    free(msg);
+    *len = out.len;
+    return cs_sbuf_take(&out);
 }
 
 struct upload {
@@ -289,7 +300,8 @@ static enum cs_route_send smtp_send(void *ctx, const char *data, size_t len,
     struct cs_notify_smtp *s = ctx;
     const struct cs_config_email *c = s->cfg;
     struct curl_slist *rcpt = NULL;
-    struct upload u = { data, len, 0 };
+    const char *p = data, *end = data + len, *msg;
+    struct upload u;
     char errbuf[CURL_ERROR_SIZE];
     char from[512];
     const char *pw = NULL;
@@ -297,25 +309,42 @@ static enum cs_route_send smtp_send(void *ctx, const char *data, size_t len,
     CURL *h;
 
     (void)retry_after_ms;
+    /* The envelope (see smtp_render): from, recipients, an empty line. */
+    msg = memchr(p, '\n', (size_t)(end - p));
+    if (msg == NULL) {
+        return CS_ROUTE_GIVE_UP;
+    }
+    snprintf(from, sizeof from, "<%.*s>", (int)(msg - p), p);
+    for (p = msg + 1; p < end && *p != '\n';) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        char to[512];
+        if (nl == NULL) {
+            curl_slist_free_all(rcpt);
+            return CS_ROUTE_GIVE_UP;
+        }
+        snprintf(to, sizeof to, "<%.*s>", (int)(nl - p), p);
+        rcpt = curl_slist_append(rcpt, to);
+        p = nl + 1;
+    }
+    msg = p < end ? p + 1 : end;
+    u.data = msg;
+    u.len = (size_t)(end - msg);
+    u.pos = 0;
     if (c->username) {
         pw = getenv(c->password_env);
         if (pw == NULL) {
             cs_log_error(LOG_SMTP, "%s: environment variable %s (the SMTP "
                          "password) is not set", c->name, c->password_env);
+            curl_slist_free_all(rcpt);
             return CS_ROUTE_RETRY;
         }
     }
     h = curl_easy_init();
     if (h == NULL) {
+        curl_slist_free_all(rcpt);
         return CS_ROUTE_RETRY;
     }
     errbuf[0] = '\0';
-    snprintf(from, sizeof from, "<%s>", c->from_addr);
-    for (size_t i = 0; i < c->nto; i++) {
-        char to[512];
-        snprintf(to, sizeof to, "<%s>", c->to[i]);
-        rcpt = curl_slist_append(rcpt, to);
-    }
     curl_easy_setopt(h, CURLOPT_URL, c->url);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -325,7 +354,7 @@ static enum cs_route_send smtp_send(void *ctx, const char *data, size_t len,
     curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
     curl_easy_setopt(h, CURLOPT_READFUNCTION, read_cb);
     curl_easy_setopt(h, CURLOPT_READDATA, &u);
-    curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
+    curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)u.len);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)c->route.timeout_ms);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
                      (long)(c->route.timeout_ms < 10000 ? c->route.timeout_ms

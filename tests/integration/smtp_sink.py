@@ -1,13 +1,15 @@
 #!/usr/bin/python3
 """A test SMTP server (aiosmtpd) that stores every received message.
 
-    smtp_sink.py PORT DIR [--tls CERT KEY]
+    smtp_sink.py PORT DIR [--tls CERT KEY | --smtps CERT KEY]
 
 Each message becomes DIR/msg-N.eml (the DATA as received, after dot
 unstuffing) with its envelope in DIR/msg-N.env. With --tls the server
 offers STARTTLS, requires it, and requires AUTH (PLAIN or LOGIN) with the
-user and password from CS_SMTP_TEST_USER / CS_SMTP_TEST_PASSWORD. DIR/ready
-appears once the server listens. Stops on SIGTERM/SIGINT.
+user and password from CS_SMTP_TEST_USER / CS_SMTP_TEST_PASSWORD. With
+--smtps the server speaks implicit TLS (smtps://: the TLS handshake comes
+before the greeting), without AUTH. DIR/ready appears once the server
+listens. Stops on SIGTERM/SIGINT.
 """
 import os
 import signal
@@ -39,7 +41,12 @@ class Store:
                 for r in envelope.rcpt_tos:
                     f.write("to %s\n" % r)
                 f.write("auth %s\n" % (session.authenticated,))
-                f.write("tls %s\n" % (session.ssl is not None,))
+                # session.ssl is only set by STARTTLS; implicit TLS shows
+                # on the transport.
+                tls = (session.ssl is not None or
+                       server.transport.get_extra_info("ssl_object")
+                       is not None)
+                f.write("tls %s\n" % (tls,))
             os.rename(base + ".env.tmp", base + ".env")
             with open(base + ".tmp", "wb") as f:
                 f.write(envelope.original_content or envelope.content)
@@ -72,6 +79,10 @@ def main():
                       auth_required=True, auth_require_tls=True,
                       authenticator=Auth(os.environ["CS_SMTP_TEST_USER"],
                                          os.environ["CS_SMTP_TEST_PASSWORD"]))
+    elif len(sys.argv) > 3 and sys.argv[3] == "--smtps":
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(sys.argv[4], sys.argv[5])
+        kwargs = dict(ssl_context=ctx)
     ctl = Controller(Store(directory), hostname="127.0.0.1", port=port,
                      **kwargs)
     ctl.start()

@@ -3,7 +3,10 @@
 # smtp_sink.py): headers and body of a replayed alert, no header injection
 # from a Lua rule's message, grouping and the hourly cap, retries while the
 # server is down (delivered exactly once), STARTTLS + AUTH without the
-# password in the log.
+# password in the log, implicit TLS (smtps://) with a good and a wrong CA,
+# resolved notifications, non-ASCII subjects and bodies decoded by Python's
+# email parser, several named routes, and a SIGHUP under `run` that
+# re-addresses the mail.
 . "$(dirname "$0")/lib.sh"
 PY=/usr/bin/python3
 if ! "$PY" -c 'import aiosmtpd' 2>/dev/null; then
@@ -31,7 +34,9 @@ sink_stop() {
     [ -n "$SINK_PID" ] && kill "$SINK_PID" 2>/dev/null && wait "$SINK_PID" 2>/dev/null
     SINK_PID=
 }
-trap 'sink_stop; [ -z "${CS_KEEP:-}" ] && rm -rf "$SCRATCH"' EXIT
+RUN_PID=
+FX_PID=
+trap '[ -n "$RUN_PID" ] && kill "$RUN_PID" 2>/dev/null; [ -n "$FX_PID" ] && fx_stop; sink_stop; [ -z "${CS_KEEP:-}" ] && rm -rf "$SCRATCH"' EXIT
 
 no_sanitizer() {
     expect_no_grep "no sanitizer report ($1)" "runtime error|AddressSanitizer|LeakSanitizer" "$1"
@@ -58,7 +63,7 @@ write_config() {  # write_config FILE URL EXTRA...
     shift 2
     cat >"$file" <<LUA
 return {
-    rules = "rules",
+    rules = "${RULES:-rules}",
     lua_path = "$CS_SOURCE_DIR/lua",
     alerts = {
         email = {
@@ -192,26 +197,263 @@ expect_grep "starttls off refused" 'c6\.lua:[0-9]+: alerts\.email\.starttls: "of
 expect_grep "bad recipient" 'c6\.lua:[0-9]+: alerts\.email\.to: ' check.out
 expect_grep "max_per_hour range" 'c6\.lua:[0-9]+: alerts\.email\.max_per_hour' check.out
 
-# ---- 6: run: the route starts; a reload swaps its settings in place ----
+# ---- 6: run: the route starts; a SIGHUP re-addresses the mail ----
+# Like test_webhooks.sh section 6: the fake exchange feeds `run`, a Lua rule
+# fires on the first tick. A first SIGHUP changes the recipient (the rule,
+# unchanged, stays firing: no new alert); once the notifier thread has
+# adopted it, a second SIGHUP renames the rule so that it fires again. The
+# first message must have gone to the old address, the second to the new
+# one, with To: matching the envelope. (Two reloads, because the notifier
+# thread adopts a reload's routes only on its next flush: an alert that
+# fires between the two is rendered with the old To: header but sent to
+# the new envelope recipients.)
+fx_start --speed 4 --retime || { finish; exit 1; }
+P=$(free_port)
+mkdir -p m6
+sink_start "$P" m6
 mkdir -p rrules
-echo 'return { name = "a", window = "1h", threshold_pct = 2 }' >rrules/a.lua
-cat >run.lua <<LUA
+write_run() {  # write_run RULE RECIPIENT
+    cat >rrules/r.lua <<LUA
+return { name = "$1", mode = "edge", condition = function() return true end }
+LUA
+    cat >run.lua <<LUA
 return {
     rules = "rrules",
-    exchanges = { binance = { symbols = { "BTC/USDT" }, url = "ws://127.0.0.1:9/ws", rest_url = "http://127.0.0.1:9" } },
+    exchanges = { binance = { url = "ws://127.0.0.1:$FX_PORT/binance/ws",
+                              symbols = { "BTC/USDT" }, channels = { "aggTrade" },
+                              rest_url = "http://127.0.0.1:9" } },
     metrics = { listen = "127.0.0.1:0" },
-    alerts = { email = { url = "smtp://127.0.0.1:9", starttls = "off",
-                         from = "a@example.com", to = { "b@example.com" } } },
+    alerts = { email = { url = "smtp://127.0.0.1:$P", starttls = "off",
+                         from = "a@example.com", to = { "$2" },
+                         group_window_s = 0, timeout_ms = 5000,
+                         retry_initial_ms = 300, retry_max_ms = 1000 } },
 }
 LUA
+}
+write_run first old@example.com
 "$CS_BIN" run -c run.lua >/dev/null 2>run.log &
-pid=$!
+RUN_PID=$!
 wait_for "email: email to 1 recipient" run.log 10 && pass || fail "run: email route not started"
-sed -i 's/b@example.com/c@example.com/' run.lua
-kill -HUP $pid
+wait_for 'alerts.smtp: email: sent message' run.log 20 && pass || fail "run: first alert not mailed"
+write_run first new@example.com
+kill -HUP $RUN_PID
 wait_for "reload: 1 alert route\(s\) active" run.log 10 && pass || fail "reload not applied to the routes"
-kill -TERM $pid
-wait $pid; expect_eq "run exit" 0 $?
+write_run second new@example.com
+kill -HUP $RUN_PID
+wait_count_above "reload: 1 alert route\(s\) active" run.log 1 10 && pass || fail "second reload not applied"
+wait_count_above 'alerts.smtp: email: sent message' run.log 1 20 && pass || fail "run: alert after the reload not mailed"
+kill -TERM $RUN_PID
+wait $RUN_PID; expect_eq "run exit" 0 $?
+RUN_PID=
+fx_stop
+FX_PID=
+sink_stop
+# One line per message: recipients and the rule named in the body.
+"$PY" - m6 >q6.out <<'PY'
+import glob, re, sys
+for f in sorted(glob.glob(sys.argv[1] + "/msg-*.eml"), key=lambda f: int(f.split("-")[-1][:-4])):
+    body = open(f, "rb").read().decode()
+    rule = re.search(r"^\S+: (first|second) on binance", body, re.M)
+    rcpt = [l[3:].strip() for l in open(f[:-4] + ".env") if l.startswith("to ")]
+    to = re.search(r"^To: (.*?)\r?$", body, re.M)
+    print(",".join(rcpt), rule.group(1) if rule else "?",
+          "to-matches" if to and to.group(1) == ",".join(rcpt) else "to-differs")
+PY
+cat q6.out >&2
+expect_grep "before the reload: the old recipient" '^old@example\.com first to-matches$' q6.out
+expect_grep "after the reload: the new recipient" '^new@example\.com second to-matches$' q6.out
+expect_eq "two messages, nothing else" 2 "$(wc -l <q6.out)"
+expect_no_grep "To: header matches the envelope" 'to-differs' q6.out
 no_sanitizer run.log
+
+# ---- 7: smtps:// (implicit TLS), then a wrong CA: nothing delivered ----
+P=$(free_port)
+mkdir -p m7
+sink_start "$P" m7 --smtps tls/cert.pem tls/key.pem
+write_config c7.lua "smtps://127.0.0.1:$P" "ca_file = \"$SCRATCH/tls/cert.pem\", rules = { \"evil\" },"
+"$CS_BIN" replay -c c7.lua "$H" >/dev/null 2>r7.log
+expect_eq "replay 7 exit" 0 $?
+sink_stop
+expect_eq "smtps message" 1 "$(ls m7/*.eml 2>/dev/null | wc -l)"
+expect_grep "smtps: over TLS" '^tls True$' m7/msg-1.env
+expect_grep "smtps: body" 'evil on binance BTC/USDT' m7/msg-1.eml
+expect_grep "smtps: sent logged" 'alerts.smtp: email: sent message' r7.log
+no_sanitizer r7.log
+# A second throwaway certificate as the CA: verification must fail.
+bash "$CS_SOURCE_DIR/scripts/make-test-cert.sh" tls2
+mkdir -p m7b
+sink_start "$P" m7b --smtps tls/cert.pem tls/key.pem
+write_config c7b.lua "smtps://127.0.0.1:$P" "ca_file = \"$SCRATCH/tls2/cert.pem\", rules = { \"evil\" }, retry_attempts = 2,"
+"$CS_BIN" replay -c c7b.lua "$H" >/dev/null 2>r7b.log
+sink_stop
+expect_eq "wrong CA: nothing delivered" 0 "$(ls m7b/*.eml 2>/dev/null | wc -l)"
+expect_grep "wrong CA: certificate error logged" 'alerts.smtp: email: message [^ ]+: .*(SSL certificate problem|peer certificate)' r7b.log
+expect_grep "wrong CA: gave up" 'giving up on message' r7b.log
+no_sanitizer r7b.log
+
+# ---- 8: resolved notifications and non-ASCII, three routes, one replay ----
+# A Lua rule above 26,000 fires and clears 5 times in the fixture; its
+# message is non-ASCII. "res" mails the resolved ones, "nores" (the
+# default send_resolved = false) does not, "utf8" uses a non-ASCII subject.
+mkdir -p urules
+cat >urules/up.lua <<'LUA'
+return {
+    name = "above26k",
+    window = "1h",
+    severity = "critical",
+    notify_resolved = true,
+    condition = function(tick)
+        return tick.price > 26000, "Preis über 26 000 — Grüße 🚀"
+    end,
+}
+LUA
+P=$(free_port)
+mkdir -p m8
+sink_start "$P" m8
+cat >c8.lua <<LUA
+local function route(name, extra)
+    local r = { name = name, url = "smtp://127.0.0.1:$P", starttls = "off",
+                from = "cryptosup <alerts@example.com>",
+                to = { name .. "@example.com" }, group_window_s = 0,
+                timeout_ms = 5000, drain_timeout_ms = 20000 }
+    for k, v in pairs(extra) do r[k] = v end
+    return r
+end
+return {
+    rules = "urules",
+    alerts = { email = {
+        route("res", { send_resolved = true }),
+        route("nores", {}),
+        route("utf8", { send_resolved = true,
+                        subject = "Kurs {symbol} — Änderung {change_pct} 🚀 {message}" }),
+    } },
+}
+LUA
+"$CS_BIN" replay -c c8.lua --emit alerts "$H" >a8.jsonl 2>r8.log
+expect_eq "replay 8 exit" 0 $?
+sink_stop
+nfire=$(grep -c '"state":"firing"' a8.jsonl)
+nres=$(grep -c '"state":"resolved"' a8.jsonl)
+if [ "$nfire" -ge 2 ] && [ "$nres" -ge 2 ]; then pass; else
+    fail "fixture: expected the rule to fire and clear, got $nfire/$nres"; fi
+# Each route's messages in the order received.
+by_rcpt() {  # by_rcpt ADDR: the .eml files sent to ADDR, oldest first
+    for f in $(ls m8/*.env | sort -t- -k2 -n); do
+        grep -qx "to $1" "$f" && echo "${f%.env}.eml"
+    done
+}
+by_rcpt res@example.com >res.list
+by_rcpt nores@example.com >nores.list
+by_rcpt utf8@example.com >utf8.list
+expect_eq "res: firing and resolved mailed" $((nfire + nres)) "$(wc -l <res.list)"
+expect_eq "nores: only firing mailed" "$nfire" "$(wc -l <nores.list)"
+expect_eq "utf8: firing and resolved mailed" $((nfire + nres)) "$(wc -l <utf8.list)"
+nrs=0
+for f in $(cat res.list); do
+    if grep -q '^Subject: RESOLVED: ' "$f"; then
+        nrs=$((nrs + 1))
+        sed -e 's/\r$//' "$f" | sed '1,/^$/d' >rb.txt
+        expect_grep "RESOLVED body ($f)" '^RESOLVED$' rb.txt
+        expect_grep "RESOLVED body names the rule ($f)" '^critical: above26k on binance BTC/USDT' rb.txt
+    fi
+done
+expect_eq "res: one RESOLVED message per resolution" "$nres" "$nrs"
+for f in $(cat nores.list); do
+    expect_no_grep "nores: no RESOLVED subject ($f)" '^Subject: RESOLVED' "$f"
+    expect_no_grep "nores: no RESOLVED body ($f)" '^RESOLVED' "$f"
+done
+# Non-ASCII: the raw Subject is ASCII encoded words only; Python decodes
+# it to exactly the rendered template; the body is 8bit UTF-8.
+"$PY" - a8.jsonl $(cat utf8.list) >q8.out 2>&1 <<'PY'
+import json, re, sys
+from email import policy
+from email.parser import BytesParser
+alerts = [json.loads(l) for l in open(sys.argv[1])]
+files = sys.argv[2:]
+def say(ok, what):
+    print(("ok " if ok else "FAIL ") + what)
+say(len(alerts) == len(files), "one message per alert (%d/%d)" % (len(files), len(alerts)))
+MSG = "Preis über 26 000 — Grüße 🚀"
+for a, f in zip(alerts, files):
+    raw = open(f, "rb").read()
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    lines = head.split(b"\r\n")
+    i = [n for n, l in enumerate(lines) if l.startswith(b"Subject:")]
+    say(len(i) == 1, "%s: one Subject" % f)
+    subj = [lines[i[0]]]
+    for l in lines[i[0] + 1:]:
+        if not l[:1] in (b" ", b"\t"):
+            break
+        subj.append(l)
+    say(all(b < 0x80 for l in subj for b in l), "%s: raw Subject is ASCII" % f)
+    value = b" ".join(l.strip() for l in subj)[len(b"Subject:"):].strip().decode("ascii", "replace")
+    say(re.fullmatch(r"(=\?UTF-8\?B\?[A-Za-z0-9+/]+={0,2}\?=)( =\?UTF-8\?B\?[A-Za-z0-9+/]+={0,2}\?=)*", value) is not None,
+        "%s: Subject is encoded words only: %r" % (f, value))
+    say(all(len(l) <= 998 for l in subj), "%s: header lines within 998 octets" % f)
+    m = BytesParser(policy=policy.default).parsebytes(raw)
+    want = ("RESOLVED: " if a["state"] == "resolved" else "") + \
+        "Kurs %s — Änderung %+.2f%% 🚀 %s" % (a["symbol"], a["change"] * 100, a["message"])
+    say(a["message"] == MSG, "alert message as the rule returned it")
+    say(str(m["Subject"]) == want, "%s: Subject decodes to %r (got %r)" % (f, want, str(m["Subject"])))
+    say(m.get_content_type() == "text/plain" and m.get_content_charset() == "utf-8",
+        "%s: text/plain; charset=UTF-8" % f)
+    say(str(m["Content-Transfer-Encoding"]).lower() == "8bit", "%s: 8bit" % f)
+    body = m.get_content()
+    say(MSG in body, "%s: body holds the message" % f)
+    say(MSG.encode() in raw.split(b"\r\n\r\n", 1)[1], "%s: body sent as raw UTF-8" % f)
+    say((a["state"] == "resolved") == (re.search(r"^RESOLVED\r?$", body, re.M) is not None), "%s: RESOLVED in the body iff resolved" % f)
+    say(m["To"] == "utf8@example.com", "%s: To" % f)
+PY
+expect_eq "utf8: every Python check passed" "" "$(grep -v '^ok ' q8.out)"
+expect_grep "utf8: checks ran" '^ok .*Subject decodes' q8.out
+expect_grep "route names logged" 'email:res: email to 1 recipient' r8.log
+no_sanitizer r8.log
+
+# ---- 9: several email routes: critical to both, warnings to "all" ----
+P=$(free_port)
+mkdir -p m9
+sink_start "$P" m9
+cat >c9.lua <<LUA
+local function route(name, extra)
+    local r = { name = name, url = "smtp://127.0.0.1:$P", starttls = "off",
+                from = "cryptosup <alerts@example.com>",
+                to = { name .. "@example.com" }, group_window_s = 0,
+                max_per_hour = 100, timeout_ms = 5000, drain_timeout_ms = 20000 }
+    for k, v in pairs(extra) do r[k] = v end
+    return r
+end
+return {
+    rules = "rules",
+    alerts = { email = {
+        route("pager", { severities = { "critical" } }),
+        route("all", {}),
+    } },
+}
+LUA
+"$CS_BIN" replay -c c9.lua --emit alerts "$H" >a9.jsonl 2>r9.log
+expect_eq "replay 9 exit" 0 $?
+sink_stop
+ncrit=$(grep '"state":"firing"' a9.jsonl | grep -c '"severity":"critical"')
+nwarn=$(grep '"state":"firing"' a9.jsonl | grep -c '"severity":"warning"')
+expect_eq "fixture: one critical alert (evil)" 1 "$ncrit"
+if [ "$nwarn" -ge 1 ]; then pass; else fail "fixture: no warning alert"; fi
+"$PY" - m9 >q9.out <<'PY'
+import glob, re, sys
+for f in sorted(glob.glob(sys.argv[1] + "/msg-*.eml"), key=lambda f: int(f.split("-")[-1][:-4])):
+    body = open(f, "rb").read().decode()
+    rules = re.findall(r"^\S+: (\S+) on binance BTC/USDT", body, re.M)
+    rcpt = [l[3:].strip() for l in open(f[:-4] + ".env") if l.startswith("to ")]
+    for r in rules:
+        print(",".join(rcpt), r)
+PY
+expect_eq "pager: the critical alert only" "pager@example.com evil" "$(grep '^pager@' q9.out)"
+expect_eq "all: the critical alert" 1 "$(grep -c '^all@example\.com evil$' q9.out)"
+expect_eq "all: every warning" "$nwarn" "$(grep -c '^all@example\.com move_' q9.out)"
+expect_no_grep "one recipient per message" ',' q9.out
+expect_grep "route email:pager started" 'email:pager: email to 1 recipient' r9.log
+expect_grep "route email:all started" 'email:all: email to 1 recipient' r9.log
+expect_grep "route email:pager sent" 'alerts.smtp: email:pager: sent message' r9.log
+expect_grep "route email:all sent" 'alerts.smtp: email:all: sent message' r9.log
+no_sanitizer r9.log
 
 finish

@@ -229,6 +229,9 @@ void cs_config_free(struct cs_config *cfg);
  * is the one part of a loaded config that changes after loading. */
 struct cs_config *cs_config_ref(const struct cs_config *cfg);
 
+/* "json", "slack", "discord" or "telegram". */
+const char *cs_config_webhook_format_name(enum cs_webhook_format f);
+
 /* Whether any alert route (email, webhook, Alertmanager) is configured. */
 bool cs_config_alerts_any(const struct cs_config_alerts *a);
 

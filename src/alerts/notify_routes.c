@@ -127,9 +127,6 @@ static struct route *build(struct cs_notify_routes *r,
         const struct cs_config_webhook *w = &a->webhooks[i];
         struct route *prev = find(old, nold, ROUTE_WEBHOOK, w->name);
         struct route *rt = &list[n++];
-        static const char *const formats[] = {
-            "json", "slack", "discord", "telegram"
-        };
         if (prev) {
             *rt = *prev;
             prev->name = NULL;
@@ -139,7 +136,7 @@ static struct route *build(struct cs_notify_routes *r,
             rt->name = cs_xstrdup(w->name);
             rt->impl = cs_notify_webhook_new(w);
             cs_log_info(LOG_ROUTES, "%s: %s webhook", w->name,
-                        formats[w->format]);
+                        cs_config_webhook_format_name(w->format));
         }
         rt->n = cs_notify_webhook_notifier(rt->impl);
     }

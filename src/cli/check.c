@@ -10,6 +10,32 @@
 #include "cryptosup/rules.h"
 #include "cryptosup/timeutil.h"
 
+/* Where alerts would go: a config that silently routes nowhere is the
+ * first thing a user wants to catch before SIGHUP. */
+static void print_routes(const struct cs_config_alerts *a)
+{
+    const char *sep = "";
+
+    printf("alert routes: ");
+    if (!cs_config_alerts_any(a)) {
+        printf("none (alerts go to the log only)\n");
+        return;
+    }
+    for (size_t i = 0; i < a->nemails; i++, sep = ", ") {
+        printf("%s%s (%zu recipient(s))", sep, a->emails[i].name,
+               a->emails[i].nto);
+    }
+    for (size_t i = 0; i < a->nwebhooks; i++, sep = ", ") {
+        printf("%s%s (%s)", sep, a->webhooks[i].name,
+               cs_config_webhook_format_name(a->webhooks[i].format));
+    }
+    if (a->alertmanager.enabled) {
+        printf("%salertmanager (%zu instance(s))", sep,
+               a->alertmanager.nurls);
+    }
+    printf("\n");
+}
+
 int cmd_check(const struct options *o)
 {
     struct cs_config *cfg = NULL;
@@ -33,6 +59,7 @@ int cmd_check(const struct options *o)
            "%s\n", o->config ? o->config : "(defaults)",
            cs_ruleset_count(rs), cfg->nrule_files, cfg->nexchanges,
            windows[0] ? windows : "none");
+    print_routes(&cfg->alerts);
     cs_ruleset_free(rs);
     cs_config_free(cfg);
     return 0;

@@ -507,14 +507,13 @@ static void read_webhook(struct cs_luaread *rd, lua_State *L, const char *P,
     cs_luaread_check_keys(rd, L, -1, P, keys);
     w->name = route_name(rd, L, P, "webhook", index, count);
     if (cs_luaread_string(rd, L, -1, P, "format", &format) && format) {
-        if (strcmp(format, "json") == 0) {
-            w->format = CS_WEBHOOK_JSON;
-        } else if (strcmp(format, "slack") == 0) {
-            w->format = CS_WEBHOOK_SLACK;
-        } else if (strcmp(format, "discord") == 0) {
-            w->format = CS_WEBHOOK_DISCORD;
-        } else if (strcmp(format, "telegram") == 0) {
-            w->format = CS_WEBHOOK_TELEGRAM;
+        enum cs_webhook_format f = CS_WEBHOOK_JSON;
+        while (f <= CS_WEBHOOK_TELEGRAM &&
+               strcmp(format, cs_config_webhook_format_name(f)) != 0) {
+            f++;
+        }
+        if (f <= CS_WEBHOOK_TELEGRAM) {
+            w->format = f;
         } else {
             cs_luaread_error(rd, KEYPATH("format"), "expected \"json\", "
                              "\"slack\", \"discord\" or \"telegram\", got "
@@ -782,6 +781,14 @@ void cs_config_alerts_release(struct cs_config_alerts *a)
     free(a->webhooks);
     free_alertmanager(&a->alertmanager);
     memset(a, 0, sizeof *a);
+}
+
+const char *cs_config_webhook_format_name(enum cs_webhook_format f)
+{
+    static const char *const names[] = {
+        "json", "slack", "discord", "telegram"
+    };
+    return (size_t)f < sizeof names / sizeof names[0] ? names[f] : "?";
 }
 
 bool cs_config_alerts_any(const struct cs_config_alerts *a)

@@ -73,6 +73,8 @@ return {
     },
 }
 LUA
+"$CS_BIN" check -c c1.lua >c1.check 2>&1
+expect_grep "check lists the routes" '^alert routes: webhook:ops \(json\), webhook:chat \(slack\), webhook:dc \(discord\), webhook:tg \(telegram\)$' c1.check
 HOOK_SECRET=hmac-secret-value HOOK_AUTH="Bearer auth-secret-value" \
 SLACK_URL="http://127.0.0.1:$P1/slack/T000/B000/slack-secret-path" \
 TG_TOKEN="123:tg-secret-token" \

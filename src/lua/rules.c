@@ -158,6 +158,22 @@ static bool read_direction(struct extract *x, lua_State *L, int idx,
     return ok;
 }
 
+static bool severity_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 15) {
+        return false;
+    }
+    for (; *s; s++) {
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+              (*s >= '0' && *s <= '9') || *s == '_' || *s == '-' ||
+              *s == '.')) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static bool read_mode(struct extract *x, lua_State *L, int idx,
                       const char *path, struct cs_rule *r)
 {
@@ -286,6 +302,13 @@ static void read_rule(struct extract *x, lua_State *L, int idx,
                        &r.notify_resolved);
     if (r.severity == NULL) {
         r.severity = cs_xstrdup("warning");
+    } else if (!severity_ok(r.severity)) {
+        char key[160];
+        snprintf(key, sizeof key, "%s.severity", path);
+        /* It becomes an Alertmanager label, a header word and a filter
+         * key: keep it a plain word that fits the alert record. */
+        cs_luaread_error(&x->rd, key, "expected 1-15 letters, digits, "
+                         "'_', '-' or '.'");
     }
     r.alert.for_ns = for_s * CS_NS_PER_S;
     r.alert.cooldown_ns = cooldown_s * CS_NS_PER_S;

@@ -49,8 +49,13 @@ LUA
 cat >bad/rules/d.lua <<'LUA'
 return { name = "d", condition = function() end, threshold_pct = 1, window = "1x" }
 LUA
+cat >bad/rules/e.lua <<'LUA'
+return { name = "e", window = "1h", threshold_pct = 2,
+         severity = "x\r\nBcc: evil@x" }
+LUA
 "$CS_BIN" check -c bad/config.lua >rules.out 2>rules.err
 expect_eq "check invalid rules" 1 $?
+expect_grep "rule e severity" "rules/e.lua:2: e.severity: expected 1-15 letters" rules.out
 expect_grep "rule a" "rules/a.lua:4: a.threshold_pct: expected a finite number" rules.out
 expect_grep "rule b" "rules/b.lua:1: b.colour: unknown key" rules.out
 expect_grep "rule c syntax" "rules/c.lua:1:" rules.out

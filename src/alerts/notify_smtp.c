@@ -295,7 +295,8 @@ static size_t read_cb(char *buf, size_t size, size_t nmemb, void *arg)
 
 /* One blocking SMTP exchange. */
 static enum cs_route_send smtp_send(void *ctx, const char *data, size_t len,
-                                    const char *id, int64_t *retry_after_ms)
+                                    const char *id, int64_t timeout_ms,
+                                    int64_t *retry_after_ms)
 {
     struct cs_notify_smtp *s = ctx;
     const struct cs_config_email *c = s->cfg;
@@ -355,10 +356,9 @@ static enum cs_route_send smtp_send(void *ctx, const char *data, size_t len,
     curl_easy_setopt(h, CURLOPT_READFUNCTION, read_cb);
     curl_easy_setopt(h, CURLOPT_READDATA, &u);
     curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)u.len);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)c->route.timeout_ms);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-                     (long)(c->route.timeout_ms < 10000 ? c->route.timeout_ms
-                                                        : 10000));
+                     (long)(timeout_ms < 10000 ? timeout_ms : 10000));
     curl_easy_setopt(h, CURLOPT_USE_SSL,
                      (long)(c->starttls || strncmp(c->url, "smtps:", 6) == 0
                             ? CURLUSESSL_ALL : CURLUSESSL_NONE));

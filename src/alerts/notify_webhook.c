@@ -280,6 +280,7 @@ static bool post_url(const struct cs_config_webhook *c, struct cs_sbuf *url)
 
 static enum cs_route_send webhook_send(void *ctx, const char *body,
                                        size_t len, const char *id,
+                                       int64_t timeout_ms,
                                        int64_t *retry_after_ms)
 {
     struct cs_notify_webhook *w = ctx;
@@ -333,7 +334,7 @@ static enum cs_route_send webhook_send(void *ctx, const char *body,
         memset(&req, 0, sizeof req);
         req.url = url.p;
         req.ca_file = c->ca_file;
-        req.timeout_ms = c->route.timeout_ms;
+        req.timeout_ms = timeout_ms;
         req.headers = (const char *const *)headers;
         req.body = body;
         req.len = len;

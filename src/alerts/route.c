@@ -46,6 +46,7 @@ struct cs_route {
     struct outgoing *out_head, *out_tail;
     size_t nout;
     int64_t now_ns;
+    int64_t drain_deadline_ns;   /* shutdown: attempts end by then; 0: none */
 };
 
 static bool in_list(char *const *list, size_t n, const char *v)
@@ -221,11 +222,20 @@ static void send_due(struct cs_route *r, uint64_t *sent, uint64_t *failed)
     while (*pp) {
         struct outgoing *o = *pp;
         bool done = false;
+        int64_t timeout_ms = r->policy->timeout_ms;
+        if (r->drain_deadline_ns) {
+            /* Draining: what is left of the drain time, but every message
+             * gets one short try even when none is left. */
+            int64_t left = (r->drain_deadline_ns - r->now_ns) / CS_NS_PER_MS;
+            left = left > 100 ? left : 100;
+            timeout_ms = left < timeout_ms ? left : timeout_ms;
+        }
         if (o->next_ns <= r->now_ns) {
             int64_t retry_after = 0;
             enum cs_route_send res;
             o->attempts++;
-            res = r->ops->send(r->ctx, o->data, o->len, o->id, &retry_after);
+            res = r->ops->send(r->ctx, o->data, o->len, o->id, timeout_ms,
+                               &retry_after);
             r->now_ns = cs_time_mono_ns();
             if (res == CS_ROUTE_SENT) {
                 cs_log_info(r->logger, "%s: sent message %s (%zu alert(s), "
@@ -290,12 +300,15 @@ void cs_route_flush(struct cs_route *r, int64_t now_mono_ns, bool final,
         /* Held alerts would otherwise be lost: one last digest. */
         roll_hour(r, true);
     }
-    send_due(r, sent, failed);
     if (!final) {
+        send_due(r, sent, failed);
         return;
     }
-    /* Shutdown: keep retrying, bounded by drain_timeout_ms. */
+    /* Shutdown: keep retrying, bounded by drain_timeout_ms, each attempt
+     * cut to what is left of it, so a dead server cannot hold the exit. */
     deadline = cs_time_mono_ns() + r->policy->drain_timeout_ms * CS_NS_PER_MS;
+    r->drain_deadline_ns = deadline;
+    send_due(r, sent, failed);
     while (r->out_head) {
         int64_t next = INT64_MAX, now = cs_time_mono_ns();
         for (struct outgoing *o = r->out_head; o; o = o->next) {

@@ -32,10 +32,12 @@ struct cs_route_ops {
     char *(*render)(void *ctx, enum cs_route_kind kind,
                     const struct cs_alert *alerts, size_t n, size_t total,
                     const char *id, size_t *len);
-    /* One blocking attempt. *retry_after_ms: a wait the server asked for
-     * (left 0 otherwise). */
+    /* One blocking attempt of at most timeout_ms (the route's timeout_ms,
+     * or less while draining at shutdown). *retry_after_ms: a wait the
+     * server asked for (left 0 otherwise). */
     enum cs_route_send (*send)(void *ctx, const char *payload, size_t len,
-                               const char *id, int64_t *retry_after_ms);
+                               const char *id, int64_t timeout_ms,
+                               int64_t *retry_after_ms);
 };
 
 struct cs_route;

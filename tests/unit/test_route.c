@@ -19,6 +19,7 @@ struct recorder {
     size_t alerts_rendered;
     enum cs_route_send script[16];   /* result of send i (default SENT) */
     int64_t retry_after_ms;
+    int64_t last_timeout_ms;
 };
 
 static char *rec_render(void *ctx, enum cs_route_kind kind,
@@ -40,6 +41,7 @@ static char *rec_render(void *ctx, enum cs_route_kind kind,
 
 static enum cs_route_send rec_send(void *ctx, const char *payload,
                                    size_t len, const char *id,
+                                   int64_t timeout_ms,
                                    int64_t *retry_after_ms)
 {
     struct recorder *r = ctx;
@@ -48,6 +50,8 @@ static enum cs_route_send rec_send(void *ctx, const char *payload,
     (void)payload;
     (void)len;
     (void)id;
+    CHECK(timeout_ms >= 100 && timeout_ms <= 1000);
+    r->last_timeout_ms = timeout_ms;
     r->sends++;
     if (res == CS_ROUTE_RETRY) {
         *retry_after_ms = r->retry_after_ms;
@@ -168,6 +172,7 @@ static void test_final_digest(void)
     policy_init(&p);
     p.group_window_s = 0;
     p.max_per_hour = 1;
+    p.drain_timeout_ms = 300;   /* below timeout_ms (1000) */
     r = cs_route_new("test", "test.route", &rec_ops, &rec, &p);
     alert(&a, "move", "warning", CS_ALERT_FIRING);
     cs_route_accept(r, &a);
@@ -178,6 +183,8 @@ static void test_final_digest(void)
     CHECK_INT(rec.digests, 1);
     CHECK_INT(sent, 3);
     CHECK_INT(failed, 0);
+    /* Attempts while draining are cut to the drain time. */
+    CHECK(rec.last_timeout_ms <= 300);
     cs_route_free(r);
 }
 

@@ -30,7 +30,6 @@
 #define COPY_DEPTH_MAX 4           /* nesting of library tables copied */
 #define WHERE_LEVELS_MAX 12        /* frames searched for a line number */
 #define MATH_SEED 20250314         /* fixed, so replays are deterministic */
-#define INTERN_MAX 256             /* distinct logger names for limits */
 #define TIME_LIMIT_BASE_MS 1000    /* backstop: this plus 1 us/instruction */
 
 /* Registry keys (addresses only). */
@@ -77,28 +76,6 @@ struct call_ctx {
     size_t errsize;
     bool internal;          /* host setup: not a script call, not counted */
 };
-
-/* ---- Logger names -------------------------------------------------- */
-
-static char *interned[INTERN_MAX];
-static unsigned n_interned;
-
-/* cs_log_limited() keeps the logger pointer it is given for the life of
- * the process, while callers pass names they own, so names are interned
- * here for good. NULL when the pool is full. Loop thread only. */
-static const char *intern_name(const char *name)
-{
-    for (unsigned i = 0; i < n_interned; i++) {
-        if (strcmp(interned[i], name) == 0) {
-            return interned[i];
-        }
-    }
-    if (n_interned == INTERN_MAX) {
-        return NULL;
-    }
-    interned[n_interned] = cs_xstrdup(name);
-    return interned[n_interned++];
-}
 
 /* ---- Allocator ------------------------------------------------------ */
 
@@ -1397,7 +1374,7 @@ static void report_failure(struct cs_vm *vm, const struct call_ctx *ctx,
 {
     lua_State *L = vm->L;
     char msg[MESSAGE_MAX];
-    const char *where, *who;
+    const char *where;
 
     switch (failure) {
     case CS_LUA_FAIL_INSTRUCTIONS:
@@ -1449,13 +1426,7 @@ static void report_failure(struct cs_vm *vm, const struct call_ctx *ctx,
         cs_log_error(ctx->who, "%s", msg);
         return;
     }
-    who = intern_name(ctx->who);
-    if (who != NULL) {
-        cs_log_limited(CS_LOG_ERROR, who, failure_keys[failure], "%s", msg);
-    } else {
-        cs_log_limited(CS_LOG_ERROR, LOG_SANDBOX, failure_keys[failure],
-                       "%s: %s", ctx->who, msg);
-    }
+    cs_log_limited(CS_LOG_ERROR, ctx->who, failure_keys[failure], "%s", msg);
 }
 
 static void reset_call_state(struct cs_vm *vm)
@@ -1528,8 +1499,7 @@ static enum cs_err protected_call(struct cs_vm *vm, int nargs, int nres,
     }
     if (outer) {
         if (vm->print_dropped > 0) {
-            const char *pl = intern_name(vm->print_logger);
-            cs_log_limited(CS_LOG_WARN, pl != NULL ? pl : LOG_SANDBOX,
+            cs_log_limited(CS_LOG_WARN, vm->print_logger,
                            "print_suppressed", "print: %llu lines suppressed "
                            "(at most %u per call)",
                            (unsigned long long)vm->print_dropped,

@@ -114,12 +114,13 @@ void cs_log_warn_errno(const char *logger, const char *fmt, ...)
     cs_log(CS_LOG_WARN, logger, "%s: %s", msg, reason);
 }
 
-/* Open-addressed table of (logger, key) pairs. Keys are static strings from
- * callers, so pointer identity plus a strcmp fallback is enough. When the
- * table is full, events are logged without limiting rather than lost. */
+/* Open-addressed table of (logger, key) pairs. Names are copied (cut to
+ * fit: two long names sharing a prefix share a limit), so callers may pass
+ * names they build and free. When the table is full, events are logged
+ * without limiting rather than lost. Loop thread only. */
 struct limit_slot {
-    const char *logger;
-    const char *key;
+    char logger[64];
+    char key[48];
     int64_t last_s;
     unsigned long suppressed;
 };
@@ -140,19 +141,23 @@ bool cs_log_limited(enum cs_log_level level, const char *logger,
     char msg[LOG_LINE_MAX];
     struct limit_slot *slot = NULL;
     int64_t now_s = cs_time_mono_ns() / CS_NS_PER_S;
-    unsigned long h = hash_pair(logger, key);
+    char name[sizeof slot->logger], what[sizeof slot->key];
+    unsigned long h;
     va_list ap;
 
+    snprintf(name, sizeof name, "%s", logger);
+    snprintf(what, sizeof what, "%s", key);
+    h = hash_pair(name, what);
     for (unsigned i = 0; i < LIMIT_SLOTS; i++) {
         struct limit_slot *s = &limit_table[(h + i) % LIMIT_SLOTS];
-        if (s->logger == NULL) {
-            s->logger = logger;
-            s->key = key;
+        if (s->logger[0] == '\0') {
+            memcpy(s->logger, name, sizeof name);
+            memcpy(s->key, what, sizeof what);
             s->last_s = now_s - LIMIT_INTERVAL_S;
             slot = s;
             break;
         }
-        if (strcmp(s->logger, logger) == 0 && strcmp(s->key, key) == 0) {
+        if (strcmp(s->logger, name) == 0 && strcmp(s->key, what) == 0) {
             slot = s;
             break;
         }

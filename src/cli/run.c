@@ -147,6 +147,40 @@ static void on_rest_ready(void *arg)
     }
 }
 
+static bool same_text(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* The store's connection, queues and spill are set up once; mode and
+ * interval follow a reload (the engine reads them per tick). Say which
+ * changes wait for a restart instead of ignoring them silently. */
+static void warn_storage_restart(const struct cs_config_storage *was,
+                                 const struct cs_config_storage *now)
+{
+    const char *what = NULL;
+
+    if (was->enabled != now->enabled) {
+        what = now->enabled ? "storage was added" : "storage was removed";
+    } else if (!now->enabled) {
+        return;
+    } else if (!same_text(was->postgres, now->postgres) ||
+               !same_text(was->postgres_env, now->postgres_env)) {
+        what = "storage.postgres changed";
+    } else if (was->queue_rows != now->queue_rows ||
+               was->buffer_rows != now->buffer_rows ||
+               was->batch_rows != now->batch_rows) {
+        what = "storage queue sizes changed";
+    } else if (!same_text(was->spill_dir, now->spill_dir) ||
+               was->spill_max_mb != now->spill_max_mb) {
+        what = "storage spill settings changed";
+    }
+    if (what) {
+        cs_log_warn("lua.reload", "%s: applies after a restart; the "
+                    "running store keeps its settings", what);
+    }
+}
+
 /* Every 100 ms on the loop: signals (set by the handlers) become actions
  * here, where it is safe; memory housekeeping; the bounded shutdown. */
 static void run_housekeeping(void *arg)
@@ -175,8 +209,11 @@ static void run_housekeeping(void *arg)
     if (cli_reload_requested) {
         cli_reload_requested = 0;
         cs_log_info("lua.reload", "SIGHUP: reloading %s", rt->opt->config);
+        /* The running config stays alive (a reference) to compare. */
+        struct cs_config *old = cs_config_ref(cs_engine_config(rt->engine));
         if (cs_engine_reload(rt->engine, rt->opt->config) == CS_OK) {
             const struct cs_config *cfg = cs_engine_config(rt->engine);
+            warn_storage_restart(&old->storage, &cfg->storage);
             /* The connectors follow once new symbols are warmed up. */
             if (rt->rest) {
                 cs_rest_apply(rt->rest, cfg);
@@ -192,6 +229,7 @@ static void run_housekeeping(void *arg)
             /* Delivery routes follow on the notifier thread. */
             cs_notify_routes_reconfigure(rt->routes, cfg);
         }
+        cs_config_free(old);
     }
     cs_engine_maintain(rt->engine, 1000);
 }

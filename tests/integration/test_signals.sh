@@ -56,6 +56,27 @@ expect_grep "histogram family" '^# TYPE api_latency_seconds histogram$' final.pr
 expect_grep "alert delivery counters" '^cryptosup_alerts_sent_total 0$' final.prom
 expect_grep "alert queue depth" '^cryptosup_alert_queue_depth 0$' final.prom
 
+# A reload that changes what the store set up at start says it needs a
+# restart (the database is unreachable here: the store keeps buffering).
+cat >store.lua <<LUA
+return {
+    rules = "rules",
+    exchanges = { binance = { symbols = { "BTC/USDT" }, url = "ws://127.0.0.1:9/ws" } },
+    metrics = { listen = "127.0.0.1:0" },
+    storage = { postgres = "host=127.0.0.1 port=9 dbname=none password=sekrit-pw connect_timeout=1",
+                spill_dir = "$SCRATCH/spill" },
+}
+LUA
+"$CS_BIN" run -c store.lua >/dev/null 2>store.log &
+pid=$!
+wait_for "running with store.lua" store.log 10 && pass || fail "run with storage did not start"
+sed -i 's/port=9 dbname=none/port=10 dbname=none/' store.lua
+kill -HUP $pid
+wait_for "storage.postgres changed: applies after a restart" store.log 10 && pass || fail "no restart WARN for a DSN change"
+expect_no_grep "password not logged" "sekrit-pw" store.log
+kill -TERM $pid
+wait $pid; expect_eq "run with storage exit" 0 $?
+
 # A second signal forces exit even when the process is stuck: here it is
 # blocked writing to a pipe nobody reads.
 mkfifo stuck.fifo

@@ -32,6 +32,11 @@ int cmd_replay(const struct options *o, int nfiles, char **files)
         fprintf(stderr, "cryptosup replay: no input files\n");
         return 2;
     }
+    /* A usage error, before anything (a database) is started. */
+    if (o->exchange && cs_venue_find(o->exchange) == NULL) {
+        cs_log_error(LOG_MAIN, "unknown exchange %s", o->exchange);
+        return 2;
+    }
     e = cli_start_engine(o);
     if (e == NULL) {
         return 1;
@@ -47,13 +52,6 @@ int cmd_replay(const struct options *o, int nfiles, char **files)
     ro.config_path = o->config;
     ro.stop = &cli_stop_requested;
     ro.reload = &cli_reload_requested;
-    if (o->exchange && cs_venue_find(o->exchange) == NULL) {
-        cs_log_error(LOG_MAIN, "unknown exchange %s", o->exchange);
-        cli_stop_store(e, store);
-        cs_store_free(store);
-        cs_engine_free(e);
-        return 2;
-    }
     /* Alerts are delivered during replay too (email, webhooks,
      * Alertmanager); the notifier thread is drained (bounded by each
      * route's drain_timeout_ms) at the end. */

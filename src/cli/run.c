@@ -265,6 +265,7 @@ int cmd_run(const struct options *o)
     struct cs_http_options ho;
     struct cs_http_server_options so;
     const struct cs_config *cfg;
+    int status = 0;
 
     memset(&rt, 0, sizeof rt);
     rt.opt = o;
@@ -358,8 +359,10 @@ int cmd_run(const struct options *o)
      * before the final metrics, so they count it. */
     cs_engine_set_alert_queue(rt.engine, NULL);
     cs_notify_thread_stop(rt.notifier);
-    if (o->metrics_out) {
-        cli_write_metrics(o->metrics_out, rt.metrics);
+    /* As in replay: a final metrics file that could not be written makes
+     * the exit status 1 (what was asked for did not happen). */
+    if (o->metrics_out && !cli_write_metrics(o->metrics_out, rt.metrics)) {
+        status = 1;
     }
     cs_http_server_free(rt.httpd);   /* before what it reads */
     cs_metrics_free(rt.metrics);   /* before the subsystems it reads */
@@ -378,5 +381,5 @@ int cmd_run(const struct options *o)
     if (fflush(stdout) != 0) {
         return 1;
     }
-    return 0;
+    return status;
 }

@@ -520,6 +520,12 @@ struct cs_venue_batch {
 typedef void (*cs_venue_write_fn)(struct cs_jsonw *w,
                                   const struct cs_venue_batch *b,
                                   uint64_t *req_id);
+/* Both Coinbase feeds: {"type":"subscribe"|"unsubscribe","product_ids":
+ * [...], then "channel":"<c>" (Advanced Trade) or "channels":["<c>"]
+ * (Exchange) for the batch's one channel. */
+void cs_venue_write_product_request(struct cs_jsonw *w,
+                                    const struct cs_venue_batch *b,
+                                    bool channel_list);
 
 enum cs_venue_batching {
     CS_VENUE_BATCH_SYMBOLS,   /* all channels per message, per_msg symbols */

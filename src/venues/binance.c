@@ -470,13 +470,13 @@ static void write_request(struct cs_jsonw *w, const struct cs_venue_batch *b,
     cs_jsonw_key(w, "method");
     cs_jsonw_cstring(w, b->unsubscribe ? "UNSUBSCRIBE" : "SUBSCRIBE");
     cs_jsonw_key(w, "params");
-    cs_venue_msg_array_begin(w);
+    cs_jsonw_begin_array(w);
     for (size_t i = 0; i < b->nsymbols; i++) {
         for (size_t c = 0; c < b->nchannels; c++) {
             put_stream(w, b->symbols[i], b->channels[c]);
         }
     }
-    cs_venue_msg_array_end(w);
+    cs_jsonw_end_array(w);
     cs_jsonw_key(w, "id");
     cs_jsonw_int(w, (int64_t)++*req_id);
     cs_jsonw_end_object(w);

@@ -369,7 +369,7 @@ static void write_request(struct cs_jsonw *w, const struct cs_venue_batch *b,
     cs_jsonw_key(w, "op");
     cs_jsonw_cstring(w, b->unsubscribe ? "unsubscribe" : "subscribe");
     cs_jsonw_key(w, "args");
-    cs_venue_msg_array_begin(w);
+    cs_jsonw_begin_array(w);
     for (size_t c = 0; c < b->nchannels; c++) {
         for (size_t i = 0; i < b->nsymbols; i++) {
             int len = snprintf(topic, sizeof topic, "%s.%s", b->channels[c],
@@ -377,7 +377,7 @@ static void write_request(struct cs_jsonw *w, const struct cs_venue_batch *b,
             cs_jsonw_string(w, topic, (size_t)len);
         }
     }
-    cs_venue_msg_array_end(w);
+    cs_jsonw_end_array(w);
     cs_jsonw_end_object(w);
 }
 

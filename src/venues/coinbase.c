@@ -376,18 +376,7 @@ static void write_request(struct cs_jsonw *w, const struct cs_venue_batch *b,
                           uint64_t *req_id)
 {
     (void)req_id;
-    cs_jsonw_begin_object(w);
-    cs_jsonw_key(w, "type");
-    cs_jsonw_cstring(w, b->unsubscribe ? "unsubscribe" : "subscribe");
-    cs_jsonw_key(w, "product_ids");
-    cs_venue_msg_array_begin(w);
-    for (size_t i = 0; i < b->nsymbols; i++) {
-        cs_jsonw_cstring(w, b->symbols[i]);
-    }
-    cs_venue_msg_array_end(w);
-    cs_jsonw_key(w, "channel");
-    cs_jsonw_cstring(w, b->channels[0]);
-    cs_jsonw_end_object(w);
+    cs_venue_write_product_request(w, b, false);
 }
 
 /* Subscribing always includes "heartbeats": without it most channels

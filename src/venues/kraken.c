@@ -160,11 +160,11 @@ static void write_request(struct cs_jsonw *w, const struct cs_venue_batch *b,
     cs_jsonw_key(w, "channel");
     cs_jsonw_cstring(w, b->channels[0]);
     cs_jsonw_key(w, "symbol");
-    cs_venue_msg_array_begin(w);
+    cs_jsonw_begin_array(w);
     for (size_t i = 0; i < b->nsymbols; i++) {
         cs_jsonw_cstring(w, b->symbols[i]);
     }
-    cs_venue_msg_array_end(w);
+    cs_jsonw_end_array(w);
     cs_jsonw_end_object(w);
     cs_jsonw_key(w, "req_id");
     cs_jsonw_int(w, (int64_t)++*req_id);

@@ -176,7 +176,7 @@ static void write_request(struct cs_jsonw *w, const struct cs_venue_batch *b,
     cs_jsonw_key(w, "op");
     cs_jsonw_cstring(w, b->unsubscribe ? "unsubscribe" : "subscribe");
     cs_jsonw_key(w, "args");
-    cs_venue_msg_array_begin(w);
+    cs_jsonw_begin_array(w);
     for (size_t c = 0; c < b->nchannels; c++) {
         for (size_t i = 0; i < b->nsymbols; i++) {
             cs_jsonw_begin_object(w);
@@ -187,7 +187,7 @@ static void write_request(struct cs_jsonw *w, const struct cs_venue_batch *b,
             cs_jsonw_end_object(w);
         }
     }
-    cs_venue_msg_array_end(w);
+    cs_jsonw_end_array(w);
     cs_jsonw_end_object(w);
 }
 

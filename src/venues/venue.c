@@ -668,19 +668,29 @@ void cs_venue_compose_slash(const char *base, const char *quote, char *buf,
     compose(base, quote, "/", buf, size);
 }
 
-void cs_venue_msg_array_begin(struct cs_jsonw *w)
+void cs_venue_write_product_request(struct cs_jsonw *w,
+                                    const struct cs_venue_batch *b,
+                                    bool channel_list)
 {
-    if (w->need_comma) {
-        cs_jsonw_raw(w, ",", 1);
+    cs_jsonw_begin_object(w);
+    cs_jsonw_key(w, "type");
+    cs_jsonw_cstring(w, b->unsubscribe ? "unsubscribe" : "subscribe");
+    cs_jsonw_key(w, "product_ids");
+    cs_jsonw_begin_array(w);
+    for (size_t i = 0; i < b->nsymbols; i++) {
+        cs_jsonw_cstring(w, b->symbols[i]);
     }
-    cs_jsonw_raw(w, "[", 1);
-    w->need_comma = false;
-}
-
-void cs_venue_msg_array_end(struct cs_jsonw *w)
-{
-    cs_jsonw_raw(w, "]", 1);
-    w->need_comma = true;
+    cs_jsonw_end_array(w);
+    if (channel_list) {
+        cs_jsonw_key(w, "channels");
+        cs_jsonw_begin_array(w);
+        cs_jsonw_cstring(w, b->channels[0]);
+        cs_jsonw_end_array(w);
+    } else {
+        cs_jsonw_key(w, "channel");
+        cs_jsonw_cstring(w, b->channels[0]);
+    }
+    cs_jsonw_end_object(w);
 }
 
 bool cs_venue_name_ok(const char *name)

@@ -2,7 +2,8 @@
  * that subscribe on connect, keep the stream alive the venue's way,
  * notice silence, reconnect with backoff and jitter forever, rotate
  * make-before-break before forced disconnects, and feed every frame to the
- * engine (and to a capture). Loop thread only. */
+ * engine (and to a capture, written by its own thread). Loop thread
+ * only. */
 #ifndef CRYPTOSUP_CONNECTOR_H
 #define CRYPTOSUP_CONNECTOR_H
 
@@ -26,6 +27,10 @@ struct cs_exchange_stats {
     uint64_t rotations;          /* make-before-break replacements */
     uint64_t oversize_frames;
     uint64_t subscribe_messages;
+    uint64_t record_dropped_frames;   /* frames and events the capture
+                                         writer had no room for */
+    uint64_t record_write_errors;     /* failed capture writes; as of the
+                                         last cs_connectors_refresh_stats */
     int64_t last_frame_ns;       /* wall time of the newest frame; 0 none */
     unsigned open_connections;
 };
@@ -34,7 +39,9 @@ struct cs_connectors;
 
 /* Start connecting every exchange of `cfg` (those with symbols). A capture
  * directory (may be NULL) gets <dir>/<exchange>/live.jsonl and
- * live.recv_ts.txt, which `cryptosup replay` reads. */
+ * live.recv_ts.txt, which `cryptosup replay` reads; a writer thread does
+ * that I/O behind a bounded buffer (cryptosup/recorder.h), and
+ * cs_connectors_free writes everything queued before closing the files. */
 struct cs_connectors *cs_connectors_new(struct cs_loop *loop,
                                         struct cs_engine *engine,
                                         const struct cs_config *cfg,
@@ -56,6 +63,9 @@ void cs_connectors_free(struct cs_connectors *c);   /* NULL is fine */
 size_t cs_connectors_count(const struct cs_connectors *c);
 const struct cs_exchange_stats *cs_connectors_stats(
     const struct cs_connectors *c, size_t i);
+/* Copy the counters other threads keep (the capture writer's) into the
+ * stats. */
+void cs_connectors_refresh_stats(struct cs_connectors *c);
 
 /* Register per-exchange connection metrics with a registry; unregister
  * before freeing the connectors. */

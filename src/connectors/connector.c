@@ -5,14 +5,13 @@
  * capture. */
 #include "cryptosup/connector.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cryptosup/jsonw.h"
 #include "cryptosup/log.h"
+#include "cryptosup/recorder.h"
 #include "cryptosup/timeutil.h"
 #include "cryptosup/ws.h"
 
@@ -63,14 +62,14 @@ struct exchange {
     struct conn **conns;
     size_t nconns;
     struct cs_exchange_stats stats;
-    FILE *rec_frames, *rec_times;
+    int rec_file;                 /* capture id in the recorder; -1 none */
 };
 
 struct cs_connectors {
     struct cs_loop *loop;
     struct cs_engine *engine;
     struct cs_config_connect connect;
-    char *record_dir;
+    struct cs_recorder *recorder; /* NULL: not recording */
     struct exchange **xs;
     size_t nxs;
     bool stopping;
@@ -122,48 +121,59 @@ static int64_t backoff_ms(struct cs_connectors *o, unsigned attempt)
     return d / 2 + (int64_t)(o->rng % (uint64_t)(d / 2 + 1));
 }
 
-/* ---- capture ---- */
+/* ---- capture ----
+ * The recorder's writer thread does the file I/O; here the loop thread
+ * only copies into its ring. A full ring drops the record (counted, logged
+ * rate-limited, and marked in the capture by a record_gap event). */
 
-static void record_open(struct exchange *x, const char *dir)
+/* The ring's room for one frame beyond the largest the connections take. */
+#define RECORD_SLACK_BYTES (64u << 10)
+
+static void record_open(struct exchange *x)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, x->name);
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-        cs_log_warn_errno(x->logger, "cannot create %s", dir);
+    struct cs_recorder *r = x->owner->recorder;
+
+    x->rec_file = -1;
+    if (r == NULL) {
         return;
     }
-    if (mkdir(path, 0755) != 0 && errno != EEXIST) {
-        cs_log_warn_errno(x->logger, "cannot create %s", path);
-        return;
-    }
-    snprintf(path, sizeof path, "%s/%s/live.jsonl", dir, x->name);
-    x->rec_frames = fopen(path, "w");
-    snprintf(path, sizeof path, "%s/%s/live.recv_ts.txt", dir, x->name);
-    x->rec_times = fopen(path, "w");
-    if (x->rec_frames == NULL || x->rec_times == NULL) {
-        cs_log_warn_errno(x->logger, "cannot write the capture in %s", dir);
-    } else {
-        cs_log_info(x->logger, "recording frames to %s/%s/live.jsonl", dir,
-                    x->name);
+    x->rec_file = cs_recorder_open(r, x->name);
+    if (x->rec_file < 0) {
+        cs_log_warn(x->logger, "cannot record this exchange: too many "
+                    "captures (at most %d)", CS_RECORD_MAX_FILES);
     }
 }
 
-/* One frame per line, exactly as received; a raw CR or LF (never valid
- * inside a JSON string) becomes a space so the line format holds. */
+static void record_dropped(struct exchange *x, const char *what, size_t len)
+{
+    size_t cap = cs_recorder_capacity(x->owner->recorder);
+
+    x->stats.record_dropped_frames++;
+    if (len + CS_RECORD_HEADER_BYTES > cap) {
+        cs_log_limited(CS_LOG_WARN, x->logger, "record-too-large",
+                       "%s of %zu bytes not recorded: larger than the "
+                       "capture buffer (%zu bytes); the capture marks a "
+                       "record_gap", what, len, cap);
+    } else {
+        cs_log_limited(CS_LOG_WARN, x->logger, "record-full",
+                       "%s of %zu bytes not recorded: the capture writer is "
+                       "behind (buffer of %zu bytes full); the capture "
+                       "marks a record_gap", what, len, cap);
+    }
+}
+
+/* One frame per line, exactly as received (the writer turns a raw CR or
+ * LF into a space). */
 static void record_frame(struct exchange *x, const char *text, size_t len,
                          int64_t recv_ns)
 {
-    if (x->rec_frames == NULL || x->rec_times == NULL) {
+    if (x->rec_file < 0) {
         return;
     }
-    for (size_t i = 0; i < len; i++) {
-        char ch = text[i] == '\n' || text[i] == '\r' ? ' ' : text[i];
-        putc(ch, x->rec_frames);
+    if (cs_recorder_frame(x->owner->recorder, x->rec_file, text, len,
+                          recv_ns) != CS_OK) {
+        record_dropped(x, "frame", len);
     }
-    putc('\n', x->rec_frames);
-    fprintf(x->rec_times, "%lld.%06lld\n",
-            (long long)(recv_ns / CS_NS_PER_S),
-            (long long)(recv_ns % CS_NS_PER_S / 1000));
 }
 
 /* A connection event, so that a replay of the capture sees the same gaps:
@@ -173,7 +183,7 @@ static void record_reconnect(struct exchange *x, const struct conn *c,
                              int64_t recv_ns)
 {
     struct cs_jsonw w;
-    if (x->rec_frames == NULL || x->rec_times == NULL) {
+    if (x->rec_file < 0) {
         return;
     }
     cs_jsonw_init(&w);
@@ -191,10 +201,10 @@ static void record_reconnect(struct exchange *x, const struct conn *c,
     }
     cs_jsonw_raw(&w, "]", 1);
     cs_jsonw_end_object(&w);
-    fprintf(x->rec_frames, "#cs-event %.*s\n", (int)w.len, w.buf);
-    fprintf(x->rec_times, "%lld.%06lld\n",
-            (long long)(recv_ns / CS_NS_PER_S),
-            (long long)(recv_ns % CS_NS_PER_S / 1000));
+    if (cs_recorder_event(x->owner->recorder, x->rec_file, w.buf, w.len,
+                          recv_ns) != CS_OK) {
+        record_dropped(x, "reconnect event", w.len);
+    }
     cs_jsonw_cleanup(&w);
 }
 
@@ -689,9 +699,7 @@ static struct exchange *exchange_new(struct cs_connectors *o,
     snprintf(x->logger, sizeof x->logger, "conn.%s", cx->name);
     x->stats.exchange = x->name;
     exchange_settings(x, cx);
-    if (o->record_dir) {
-        record_open(x, o->record_dir);
-    }
+    record_open(x);
     exchange_sync(x, cx);
     return x;
 }
@@ -731,12 +739,6 @@ static void exchange_free(struct exchange *x)
     free(x->conns);
     free(x->url);
     free_strings(x->channels, x->nchannels);
-    if (x->rec_frames) {
-        fclose(x->rec_frames);
-    }
-    if (x->rec_times) {
-        fclose(x->rec_times);
-    }
     free(x);
 }
 
@@ -755,7 +757,16 @@ struct cs_connectors *cs_connectors_new(struct cs_loop *loop,
     o->loop = loop;
     o->engine = engine;
     o->rng = (uint64_t)cs_time_now_ns() | 1;
-    o->record_dir = record_dir ? cs_xstrdup(record_dir) : NULL;
+    if (record_dir) {
+        size_t ring = CS_RECORD_RING_BYTES;
+        if (cfg->connect.max_frame_bytes + RECORD_SLACK_BYTES > ring) {
+            ring = cfg->connect.max_frame_bytes + RECORD_SLACK_BYTES;
+        }
+        o->recorder = cs_recorder_new(record_dir, ring);
+        if (o->recorder == NULL) {
+            cs_log_error("conn", "not recording to %s", record_dir);
+        }
+    }
     cs_connectors_apply(o, cfg);
     return o;
 }
@@ -836,8 +847,9 @@ void cs_connectors_free(struct cs_connectors *o)
     for (size_t i = 0; i < o->nxs; i++) {
         exchange_free(o->xs[i]);
     }
+    /* Writes everything queued, then closes the captures. */
+    cs_recorder_free(o->recorder);
     free(o->xs);
-    free(o->record_dir);
     free(o);
 }
 
@@ -850,4 +862,15 @@ const struct cs_exchange_stats *cs_connectors_stats(
     const struct cs_connectors *o, size_t i)
 {
     return i < o->nxs ? &o->xs[i]->stats : NULL;
+}
+
+void cs_connectors_refresh_stats(struct cs_connectors *o)
+{
+    for (size_t i = 0; i < o->nxs; i++) {
+        struct exchange *x = o->xs[i];
+        if (x->rec_file >= 0) {
+            x->stats.record_write_errors =
+                cs_recorder_write_errors(o->recorder, x->rec_file);
+        }
+    }
 }

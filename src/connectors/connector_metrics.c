@@ -1,6 +1,7 @@
 /* Per-exchange connection metrics, read from the connectors' counters at
  * scrape time: frames, connections, reconnects, failures, stale streams,
- * gaps, rotations and the time of the newest frame. */
+ * gaps, rotations, capture drops and write errors, and the time of the
+ * newest frame. */
 #include "cryptosup/connector.h"
 
 #include "cryptosup/metrics.h"
@@ -32,6 +33,13 @@ static const struct per_exchange families[] = {
       CS_METRIC_COUNTER, FIELD(rotations) },
     { "cryptosup_oversize_frames_total", "Frames dropped for their size",
       CS_METRIC_COUNTER, FIELD(oversize_frames) },
+    { "cryptosup_record_dropped_frames_total",
+      "Frames and events left out of the --record capture (writer behind); "
+      "each run of them is marked by a record_gap line",
+      CS_METRIC_COUNTER, FIELD(record_dropped_frames) },
+    { "cryptosup_record_write_errors_total",
+      "Failed writes to the --record capture",
+      CS_METRIC_COUNTER, FIELD(record_write_errors) },
 };
 
 static void collect(void *ctx, struct cs_metrics_writer *w)
@@ -39,6 +47,7 @@ static void collect(void *ctx, struct cs_metrics_writer *w)
     struct cs_connectors *c = ctx;
     size_t n = cs_connectors_count(c);
 
+    cs_connectors_refresh_stats(c);
     for (size_t f = 0; f < sizeof families / sizeof *families; f++) {
         cs_metrics_family(w, families[f].name, families[f].type,
                           families[f].help);

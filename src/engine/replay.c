@@ -123,6 +123,18 @@ static void replay_event(struct cs_engine *e, const struct cs_venue_ops *venue,
     ev = cJSON_Parse(line + sizeof prefix - 1);
     kind = cJSON_GetObjectItemCaseSensitive(ev, "kind");
     symbols = cJSON_GetObjectItemCaseSensitive(ev, "symbols");
+    if (cJSON_IsString(kind) && strcmp(kind->valuestring, "record_gap") == 0) {
+        /* The recorder could not keep up and dropped frames live data
+         * had: every instrument of the exchange is gapped here, and the
+         * parser starts over so the missing sequence numbers are not
+         * reported as a second, connection gap. */
+        cs_venue_scratch_free(*scratch);
+        *scratch = cs_venue_scratch_new();
+        cs_engine_mark_gap(e, venue->name, NULL, "record",
+                           cs_engine_now_ns(e));
+        cJSON_Delete(ev);
+        return;
+    }
     if (!cJSON_IsString(kind) || strcmp(kind->valuestring, "reconnect") != 0 ||
         !cJSON_IsArray(symbols)) {
         cs_log_limited(CS_LOG_WARN, LOG_REPLAY, "bad-event",

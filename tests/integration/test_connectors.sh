@@ -53,7 +53,8 @@ LUA
 "$CS_BIN" check -c config.lua >check.out 2>&1
 expect_eq "config checks" 0 $?
 
-"$CS_BIN" run -c config.lua --emit ticks --record capture >live.jsonl 2>run.log &
+"$CS_BIN" run -c config.lua --emit ticks --record capture --metrics-out metrics.txt \
+    >live.jsonl 2>run.log &
 pid=$!
 
 VENUES="binance coinbase kraken okx bybit coinbase-exchange bybit-linear"
@@ -184,9 +185,15 @@ expect_grep "reconnects counted" "binance: [0-9]+ frames, [0-9]+ connects, [1-9]
 expect_grep "coinbase-exchange heartbeats" '"type":"heartbeat"' capture/coinbase-exchange/live.jsonl
 
 # The capture replays to the same ticks, exchange by exchange (the
-# directory names the venue).
+# directory names the venue). Its writer thread kept up: nothing dropped,
+# no record_gap line, one receive time per line.
 for x in $VENUES; do
     [ -s "capture/$x/live.jsonl" ] && pass || fail "no capture for $x"
+    expect_grep "$x: capture drops counted (none)" \
+        "^cryptosup_record_dropped_frames_total\\{exchange=\"$x\"\\} 0\$" metrics.txt
+    expect_no_grep "$x: no record_gap" '"kind":"record_gap"' "capture/$x/live.jsonl"
+    expect_eq "$x: a receive time per line" "$(wc -l <"capture/$x/live.jsonl")" \
+        "$(wc -l <"capture/$x/live.recv_ts.txt")"
     "$CS_BIN" replay --emit ticks "capture/$x/live.jsonl" >"replay_$x.jsonl" 2>/dev/null
     grep "\"exchange\":\"$x\"" live.jsonl >"live_$x.jsonl"
     if cmp -s "live_$x.jsonl" "replay_$x.jsonl"; then

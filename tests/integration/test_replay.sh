@@ -86,4 +86,25 @@ start=$(date +%s%N)
 elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 if [ "$elapsed_ms" -ge 250 ]; then pass; else fail "--speed 100 took ${elapsed_ms} ms"; fi
 
+# A capture that lost frames (the recorder's ring was full) says so with a
+# record_gap event: replay gaps every instrument of the exchange, and a
+# rule's on_gap sees kind "record".
+mkdir -p gaprules capture/binance
+cat >gaprules/g.lua <<'LUA'
+return {
+    name = "gaps", window = "1h", threshold_pct = 50,
+    on_gap = function(ev) print("gap " .. ev.kind .. " " .. ev.symbol) end,
+}
+LUA
+cat >gap.lua <<'LUA'
+return { rules = "gaprules" }
+LUA
+head -n 100 "$FIX/synthetic/binance/btcusdt_2023-03-12_14_closes.jsonl" >capture/binance/live.jsonl
+echo '#cs-event {"kind":"record_gap","frames":3,"events":0,"bytes":360}' >>capture/binance/live.jsonl
+sed -n '104,200p' "$FIX/synthetic/binance/btcusdt_2023-03-12_14_closes.jsonl" >>capture/binance/live.jsonl
+"$CS_BIN" replay -c gap.lua capture/binance/live.jsonl >/dev/null 2>gap.err
+expect_eq "replay with a record gap" 0 $?
+expect_grep "record gap reaches on_gap" "gap record BTC/USDT" gap.err
+expect_no_grep "not an unknown event" "unknown capture event" gap.err
+
 finish

@@ -57,6 +57,8 @@ static void usage(FILE *out)
           "  cryptosup run    [-c config.lua] [--emit ticks,alerts] "
           "[--record DIR]\n"
           "  cryptosup check  [-c config.lua]\n"
+          "  cryptosup test-alert [-c config.lua]   (one test alert through "
+          "every route)\n"
           "  cryptosup replay [-c config.lua] [--exchange NAME] "
           "[--emit ticks,alerts]\n"
           "                   [--speed X | --as-fast-as-possible] FILE...\n"
@@ -199,7 +201,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(cmd, "run") != 0 && strcmp(cmd, "check") != 0 &&
-        strcmp(cmd, "replay") != 0) {
+        strcmp(cmd, "replay") != 0 && strcmp(cmd, "test-alert") != 0) {
         fprintf(stderr, "cryptosup: unknown command \"%s\"\n", cmd);
         usage(stderr);
         return 2;
@@ -217,6 +219,9 @@ int main(int argc, char **argv)
     install_signals();
     if (strcmp(cmd, "check") == 0) {
         return cmd_check(&o);
+    }
+    if (strcmp(cmd, "test-alert") == 0) {
+        return cmd_test_alert(&o);
     }
     if (strcmp(cmd, "replay") == 0) {
         return cmd_replay(&o, argc - first, argv + first);

@@ -81,6 +81,8 @@ struct cs_alert {
     char price[CS_ALERT_DECIMAL_MAX];      /* exact decimal text */
     char reference[CS_ALERT_DECIMAL_MAX];  /* empty when unknown */
     char message[CS_ALERT_MESSAGE_MAX];    /* from a Lua rule, may be empty */
+    bool test;                  /* from `cryptosup test-alert`: every route
+                                   takes it, whatever its filters */
 };
 
 /* Bounded single-producer (loop thread) single-consumer (notifier thread)

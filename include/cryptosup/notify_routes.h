@@ -8,6 +8,7 @@
 #define CRYPTOSUP_NOTIFY_ROUTES_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cryptosup/alert.h"
 #include "cryptosup/config.h"
@@ -25,5 +26,11 @@ void cs_notify_routes_reconfigure(struct cs_notify_routes *r,
                                   const struct cs_config *cfg);
 /* Routes running now (notifier thread, or when it is stopped). */
 size_t cs_notify_routes_count(const struct cs_notify_routes *r);
+/* Every route name seen so far with what it delivered and gave up on
+ * (any thread: the counters are atomics). */
+void cs_notify_routes_each(const struct cs_notify_routes *r,
+                           void (*fn)(void *ctx, const char *route,
+                                      uint64_t sent, uint64_t failed),
+                           void *ctx);
 
 #endif

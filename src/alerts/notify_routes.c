@@ -200,6 +200,19 @@ size_t cs_notify_routes_count(const struct cs_notify_routes *r)
     return r->count;
 }
 
+void cs_notify_routes_each(const struct cs_notify_routes *r,
+                           void (*fn)(void *ctx, const char *route,
+                                      uint64_t sent, uint64_t failed),
+                           void *ctx)
+{
+    struct cs_notify_routes *mr = (struct cs_notify_routes *)r;
+    size_t n = atomic_load_explicit(&mr->nslots, memory_order_acquire);
+    for (size_t i = 0; i < n; i++) {
+        fn(ctx, r->slots[i].name, atomic_load(&mr->slots[i].sent),
+           atomic_load(&mr->slots[i].failed));
+    }
+}
+
 void cs_notify_routes_reconfigure(struct cs_notify_routes *r,
                                   const struct cs_config *cfg)
 {

@@ -61,6 +61,9 @@ static bool in_list(char *const *list, size_t n, const char *v)
 
 bool cs_route_wants(const struct cs_config_route *p, const struct cs_alert *a)
 {
+    if (a->test) {
+        return true;
+    }
     if (a->status == CS_ALERT_RESOLVED && !p->send_resolved) {
         return false;
     }

@@ -43,6 +43,8 @@ int cmd_check(const struct options *o);
 /* `files` (nfiles of them) are borrowed for the call. */
 int cmd_replay(const struct options *o, int nfiles, char **files);
 int cmd_run(const struct options *o);
+/* One synthetic alert through every configured route; 1 if any failed. */
+int cmd_test_alert(const struct options *o);
 
 /* Load config and rules; every error goes to the log (and to `report`,
  * which may be NULL). On CS_OK the caller owns *cfg and *rs. */

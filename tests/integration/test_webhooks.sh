@@ -255,6 +255,40 @@ expect_grep "scheme" 'bad\.lua:[0-9]+: alerts\.webhooks\[4\]\.url: expected an h
 expect_grep "header name" 'alerts\.webhooks\[4\]\.headers: "Bad Name" is not a valid header name' bad.out
 expect_grep "duplicate name" 'alerts\.webhooks: two routes are named "webhook:a"' bad.out
 
+# ---- 5b: test-alert: one synthetic alert through every route ----
+sink_start s5 --status /broken=404
+cat >t5.lua <<LUA
+return {
+    rules = "rules",
+    lua_path = "$CS_SOURCE_DIR/lua",
+    alerts = { webhooks = {
+        { name = "good", url = "http://127.0.0.1:$SINK_PORT/good",
+          rules = { "some_other_rule" }, severities = { "critical" } },
+        { name = "broken", url = "http://127.0.0.1:$SINK_PORT/broken" },
+    } },
+}
+LUA
+"$CS_BIN" test-alert -c t5.lua >t5.out 2>t5.log
+expect_eq "test-alert exit: one route failed" 1 $?
+expect_grep "good route sent (filters do not apply to the test)" '^webhook:good: sent$' t5.out
+expect_grep "broken route reported" '^webhook:broken: FAILED' t5.out
+expect_grep "the 404 is in the log" 'webhook:broken: message [0-9.]+ to 127\.0\.0\.1:[0-9]+: HTTP 404' t5.log
+q s5 >q5.out <<'PY'
+import glob, json, sys
+for f in glob.glob(sys.argv[1] + "/req-*.json"):
+    r = json.load(open(f))
+    a = json.loads(r["body"])["alerts"][0]
+    print(r["path"], a["rule"], a["symbol"], a["severity"])
+PY
+expect_grep "the test alert arrived" '^/good cryptosup_test TEST/USD info$' q5.out
+cat >t5ok.lua <<LUA
+return { rules = "rules", lua_path = "$CS_SOURCE_DIR/lua",
+         alerts = { webhooks = { { name = "good", url = "http://127.0.0.1:$SINK_PORT/good" } } } }
+LUA
+"$CS_BIN" test-alert -c t5ok.lua >t5ok.out 2>&1
+expect_eq "test-alert exit when all routes deliver" 0 $?
+sinks_stop
+
 # ---- 6: run + SIGHUP: the route is swapped without a restart ----
 fx_start --speed 4 --retime || { finish; exit 1; }
 sink_start s6

@@ -72,6 +72,9 @@ return {
         coinbase = { url = "ws://127.0.0.1:$FX_PORT/coinbase", symbols = { "BTC/USD" } },
     },
     metrics = { listen = "127.0.0.1:0" },
+    -- A route, so the per-route delivery families exist (nothing fires:
+    -- the port is closed anyway).
+    alerts = { webhooks = { { name = "probe", url = "http://127.0.0.1:9/hook" } } },
 }
 LUA
 "$CS_BIN" run -c config.lua >run.out 2>run.log &

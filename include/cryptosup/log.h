@@ -34,8 +34,8 @@ void cs_log_warn_errno(const char *logger, const char *fmt, ...)
 /* Rate-limited: logs the first event for (logger, key), then at most one line
  * a minute per pair with "(suppressed N similar)". `key` names the kind of
  * event (e.g. "malformed"). Both names are copied (the first 63 and 47
- * bytes count), so they may be built on the stack. Loop thread only: the
- * table is not locked. Returns true when a line was written. */
+ * bytes count), so they may be built on the stack. Any thread: each thread
+ * has its own table (no lock). Returns true when a line was written. */
 bool cs_log_limited(enum cs_log_level level, const char *logger,
                     const char *key, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

@@ -29,6 +29,9 @@ struct cs_store_stats {
     uint64_t rows_queued, rows_written, alerts_written, batches;
     uint64_t dropped;                /* rows and alerts lost, all reasons */
     uint64_t spilled_rows, replayed_rows, reconnects, write_errors;
+    uint64_t rows_rejected;          /* refused by the server (bad data:
+                                        SQLSTATE class 22/23), prices and
+                                        alerts; logged, not retried */
     uint64_t spill_bytes;            /* on disk now */
     uint64_t queue_depth;            /* ring + overflow */
     bool connected;
@@ -39,13 +42,15 @@ struct cs_store_stats {
 struct cs_store;
 
 /* Start the writer thread for `cfg` (copied; borrowed only during the
- * call). NULL when storage is not configured or the DSN is missing
- * (logged). */
+ * call). Creates every missing level of spill_dir (mode 0700); when that
+ * fails it is logged and rows that would spill are dropped and counted.
+ * NULL when storage is not configured or the DSN is missing (logged). */
 struct cs_store *cs_store_new(const struct cs_config_storage *cfg);
 
-/* Hand a row to the writer thread (copied). Never blocks or allocates
- * except for a new overflow chunk; false (and counted) when dropped. Loop
- * thread only (single producer). */
+/* Hand a row to the writer thread (copied). Never blocks, takes no lock
+ * and allocates only for a new overflow chunk; wakes the writer (sem_post)
+ * only when the queue turns non-empty or reaches batch_rows. False (and
+ * counted) when dropped. Loop thread only (single producer). */
 bool cs_store_enqueue(struct cs_store *s, const struct cs_store_row *row);
 /* The same for an alert (its own small ring). Loop thread only. */
 bool cs_store_enqueue_alert(struct cs_store *s, const struct cs_alert *a);

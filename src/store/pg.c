@@ -132,10 +132,39 @@ void cs_pg_close(struct cs_pg *pg)
     free(pg);
 }
 
+/* SQLSTATE class 22 (data exception) or 23 (integrity constraint
+ * violation): the rows are at fault, not the connection. */
+static bool is_data_error(const PGresult *res)
+{
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    return state && (strncmp(state, "22", 2) == 0 ||
+                     strncmp(state, "23", 2) == 0);
+}
+
+static void fill_reject(const PGresult *res, struct cs_pg_reject *why)
+{
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    size_t n;
+
+    if (why == NULL) {
+        return;
+    }
+    snprintf(why->sqlstate, sizeof why->sqlstate, "%s", state ? state : "");
+    snprintf(why->message, sizeof why->message, "%s", msg ? msg : "");
+    for (n = 0; why->message[n]; n++) {
+        if (why->message[n] == '\n' || why->message[n] == '\r') {
+            why->message[n] = ' ';
+        }
+    }
+}
+
 enum cs_err cs_pg_copy(struct cs_pg *pg, const char *copy_sql,
-                       const char *data, size_t len)
+                       const char *data, size_t len,
+                       struct cs_pg_reject *why)
 {
     enum cs_err err = CS_OK;
+    bool rejected = false;
     PGresult *res = NULL;
     char msg[512];
 
@@ -161,12 +190,20 @@ enum cs_err cs_pg_copy(struct cs_pg *pg, const char *copy_sql,
         err = CS_ERR_IO;
     }
     while ((res = PQgetResult(pg->conn)) != NULL) {
-        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        if (PQresultStatus(res) != PGRES_COMMAND_OK && err == CS_OK) {
+            if (is_data_error(res)) {
+                fill_reject(res, why);
+                rejected = true;
+            }
             err = CS_ERR_IO;
         }
         PQclear(res);
     }
-    if (err != CS_OK) {
+    res = NULL;
+    if (err != CS_OK && rejected && PQstatus(pg->conn) == CONNECTION_OK &&
+        PQtransactionStatus(pg->conn) == PQTRANS_IDLE) {
+        err = CS_ERR_PROTO;         /* rolled back; the caller bisects */
+    } else if (err != CS_OK) {
         cs_log_limited(CS_LOG_WARN, LOG_PG, "copy", "COPY failed: %s",
                        conn_error(pg->conn, msg, sizeof msg));
     }

@@ -16,10 +16,21 @@ struct cs_pg;
 struct cs_pg *cs_pg_open(const char *dsn, int connect_timeout_s);
 void cs_pg_close(struct cs_pg *pg);   /* NULL is fine */
 
+/* Why the server refused a COPY's data (see cs_pg_copy). */
+struct cs_pg_reject {
+    char sqlstate[6];                /* e.g. "23514"; NUL-terminated */
+    char message[256];               /* the server's primary message */
+};
+
 /* COPY `len` bytes of text-format lines with `copy_sql`, in one
- * transaction. CS_ERR_IO: the connection is unusable (caller closes). */
+ * transaction (all or nothing). CS_ERR_PROTO: the server refused the data
+ * (SQLSTATE class 22 data exception or 23 integrity violation; not logged,
+ * `why` filled, the connection is still usable). CS_ERR_IO: anything else
+ * (connection lost, server shutting down, ...; logged rate-limited; caller
+ * closes). `why` may be NULL. */
 enum cs_err cs_pg_copy(struct cs_pg *pg, const char *copy_sql,
-                       const char *data, size_t len);
+                       const char *data, size_t len,
+                       struct cs_pg_reject *why);
 
 /* Warm start: stream the rows of `prices` for (exchange, symbol) whose ts
  * lies within lookback_us of that instrument's newest stored row, oldest

@@ -3,12 +3,15 @@
  * overflow chunks (allocated only then) up to buffer_rows; beyond that they
  * are dropped and counted. The writer formats COPY text, writes batches,
  * and while the database is away spills the backlog to a file in spill_dir
- * that it replays once connected again. Shared state is atomics only. */
+ * that it replays once connected again. Rows the server refuses (bad
+ * data) are isolated by bisecting the batch, logged and counted; the rest
+ * is written. Shared state is atomics and one semaphore (the wake-up). */
 #include "cryptosup/store.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +33,14 @@
                                    batch_rows */
 #define WARM_RING 4096          /* restored rows in flight to the loop */
 #define WARM_FETCH 2000         /* rows per cursor FETCH */
+#define IDLE_WAIT_MS 1000       /* connected, nothing queued: the longest
+                                   sleep without a post */
+#define LINGER_MS 20            /* rows queued, fewer than batch_rows: wait
+                                   this long for more before a COPY */
+#define OFFLINE_WAIT_MS 20      /* no connection: reconnect and spill checks */
+#define STOP_WAIT_MS 5
+#define REJECT_LOG_MAX 100      /* rejected rows logged one by one, per
+                                   minute; past that only counted */
 
 enum { WARM_NONE, WARM_REQUESTED, WARM_DONE };
 
@@ -38,6 +49,12 @@ static const char SQL_COPY_PRICES[] =
 static const char SQL_COPY_ALERTS[] =
     "COPY alerts (ts, rule, exchange, symbol, window_s, change, price, "
     "reference, state, severity, message) FROM STDIN";
+static const char *const COLUMNS_PRICES[] = { "exchange", "symbol", "price",
+                                              "ts", "recv_ts", NULL };
+static const char *const COLUMNS_ALERTS[] = { "ts", "rule", "exchange",
+                                              "symbol", "window_s", "change",
+                                              "price", "reference", "state",
+                                              "severity", "message", NULL };
 
 /* Reconnect delays; each gets +-25 % jitter, the last repeats. */
 static const int64_t BACKOFF_MS[] = { 100, 250, 500, 1000, 2000, 5000 };
@@ -55,6 +72,10 @@ struct chunk {
 /* One spill file of COPY lines; writer thread only. */
 struct spill {
     const char *name;
+    const char *table;
+    const char *const *columns;   /* in COPY order, NULL-terminated */
+    const char *detail;           /* the column logged besides exchange,
+                                     symbol and ts of a rejected row */
     const char *copy_sql;
     char *path;
     int fd;               /* -1: unusable */
@@ -75,6 +96,15 @@ struct cs_store {
     size_t ov_read;
     _Atomic size_t ov_rows;
     struct cs_alert_queue *alerts;
+    /* Wake-up: the producer adds every queued row to `pending` (one RMW,
+     * no lock) and posts `wake` only when it was 0 (the writer may sleep)
+     * or reaches wake_rows (a batch is ready); the writer subtracts what it
+     * popped and sleeps only after seeing 0, so no post is missed. Alerts,
+     * stop and warm start post too. */
+    sem_t wake;
+    bool wake_ok;                      /* sem_init succeeded */
+    _Atomic size_t pending;
+    size_t wake_rows;                  /* min(batch_rows, queue_rows) */
     /* Writer thread. */
     pthread_t thread;
     bool started;
@@ -87,7 +117,9 @@ struct cs_store {
     /* Counters (any thread reads). */
     _Atomic uint64_t rows_queued, rows_written, alerts_written, batches;
     _Atomic uint64_t dropped, spilled_rows, replayed_rows, reconnects;
-    _Atomic uint64_t write_errors, spill_bytes;
+    _Atomic uint64_t write_errors, spill_bytes, rows_rejected;
+    int64_t reject_window_ns;          /* writer: start of this minute */
+    uint64_t reject_logged, reject_quiet;  /* writer: in this minute */
     atomic_bool connected;
     _Atomic int64_t last_write_ns;
     _Atomic uint64_t latency_buckets[NBOUNDS + 1];
@@ -218,6 +250,28 @@ size_t cs_store_format_alert(const struct cs_alert *a, char *buf,
 
 /* ---- producer (loop thread) ---- */
 
+static void wake_writer(struct cs_store *s)
+{
+    if (s->wake_ok) {
+        sem_post(&s->wake);       /* lock-free; a syscall only if asleep */
+    }
+}
+
+/* A row was queued: count it (the one RMW of the enqueue; rows_queued is
+ * producer-only and needs none) and wake the writer when it may sleep or a
+ * batch is ready. */
+static void queued(struct cs_store *s)
+{
+    size_t before = atomic_fetch_add(&s->pending, 1);
+    atomic_store_explicit(&s->rows_queued,
+                          atomic_load_explicit(&s->rows_queued,
+                                               memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+    if (before == 0 || before + 1 == s->wake_rows) {
+        wake_writer(s);
+    }
+}
+
 bool cs_store_enqueue(struct cs_store *s, const struct cs_store_row *row)
 {
     size_t tail = atomic_load_explicit(&s->tail, memory_order_relaxed);
@@ -229,7 +283,7 @@ bool cs_store_enqueue(struct cs_store *s, const struct cs_store_row *row)
     if (atomic_load(&s->ov_rows) == 0 && tail - head < s->capacity) {
         s->ring[tail % s->capacity] = *row;
         atomic_store_explicit(&s->tail, tail + 1, memory_order_release);
-        atomic_fetch_add_explicit(&s->rows_queued, 1, memory_order_relaxed);
+        queued(s);
         return true;
     }
     if (atomic_load(&s->ov_rows) >= s->cfg.buffer_rows) {
@@ -249,7 +303,7 @@ bool cs_store_enqueue(struct cs_store *s, const struct cs_store_row *row)
     c->rows[n] = *row;
     atomic_store_explicit(&c->filled, n + 1, memory_order_release);
     atomic_fetch_add(&s->ov_rows, 1);
-    atomic_fetch_add_explicit(&s->rows_queued, 1, memory_order_relaxed);
+    queued(s);
     return true;
 }
 
@@ -259,6 +313,7 @@ bool cs_store_enqueue_alert(struct cs_store *s, const struct cs_alert *a)
         atomic_fetch_add(&s->dropped, 1);
         return false;
     }
+    wake_writer(s);               /* rare: no need to be clever */
     return true;
 }
 
@@ -332,15 +387,23 @@ static size_t count_lines(const char *p, size_t len)
 /* ---- spill files ---- */
 
 static void spill_open(struct cs_store *s, struct spill *sp,
-                       const char *name, const char *copy_sql)
+                       const char *table, bool dir_ok)
 {
     struct stat st;
+    bool prices = strcmp(table, "prices") == 0;
+    const char *name = prices ? "prices.copy" : "alerts.copy";
     size_t len = strlen(s->cfg.spill_dir) + strlen(name) + 2;
 
     sp->name = name;
-    sp->copy_sql = copy_sql;
+    sp->table = table;
+    sp->columns = prices ? COLUMNS_PRICES : COLUMNS_ALERTS;
+    sp->detail = prices ? "price" : "rule";
+    sp->copy_sql = prices ? SQL_COPY_PRICES : SQL_COPY_ALERTS;
     sp->path = cs_xmalloc(len);
     snprintf(sp->path, len, "%s/%s", s->cfg.spill_dir, name);
+    if (!dir_ok) {
+        return;                   /* logged; rows that would spill drop */
+    }
     sp->fd = open(sp->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (sp->fd < 0) {
         cs_log_warn_errno(LOG_STORE, "spill file %s unusable (rows that "
@@ -354,6 +417,57 @@ static void spill_open(struct cs_store *s, struct spill *sp,
         cs_log_info(LOG_STORE, "%s: %lld bytes from an earlier run to "
                     "replay", sp->path, (long long)sp->size);
     }
+}
+
+/* mkdir -p: every missing level of `path` with mode 0700. False (logged
+ * once, naming the level that failed) when it cannot be created or is not
+ * a directory. */
+static bool make_dirs(const char *path)
+{
+    char *p = cs_xstrdup(path);
+    char why[128];
+    const char *failed = NULL;
+    struct stat st;
+    int e = 0;
+
+    if (p[0] == '\0') {
+        cs_log_error(LOG_STORE, "spill_dir is empty");
+        free(p);
+        return false;
+    }
+    /* Each prefix ending before a '/', then the whole path. */
+    for (char *c = p + 1; failed == NULL; c++) {
+        char saved = *c;
+        if (saved != '/' && saved != '\0') {
+            continue;
+        }
+        *c = '\0';
+        if (mkdir(p, 0700) != 0 && errno != EEXIST) {
+            e = errno;
+            failed = p;
+        } else if (stat(p, &st) != 0) {
+            e = errno;
+            failed = p;
+        } else if (!S_ISDIR(st.st_mode)) {
+            e = ENOTDIR;
+            failed = p;
+        }
+        if (failed == NULL) {
+            *c = saved;
+        }
+        if (saved == '\0') {
+            break;
+        }
+    }
+    if (failed) {
+        if (strerror_r(e, why, sizeof why) != 0) {
+            snprintf(why, sizeof why, "error %d", e);
+        }
+        cs_log_error(LOG_STORE, "cannot create spill_dir %s: %s: %s (rows "
+                     "that would spill are dropped)", path, failed, why);
+    }
+    free(p);
+    return failed == NULL;
 }
 
 static void spill_close(struct spill *sp)
@@ -431,12 +545,144 @@ static void record_write(struct cs_store *s, int64_t started_ns,
     atomic_store(&s->last_write_ns, cs_time_now_ns());
 }
 
+/* ---- COPY with poison-row isolation (writer thread) ---- */
+
+/* Field `col` of one COPY line (as escaped in the line), or "?". */
+static void line_field(const struct spill *sp, const char *line, size_t len,
+                       const char *col, char *out, size_t size)
+{
+    size_t idx = 0, start = 0, field = 0;
+
+    while (sp->columns[idx] && strcmp(sp->columns[idx], col) != 0) {
+        idx++;
+    }
+    snprintf(out, size, "?");
+    if (sp->columns[idx] == NULL) {
+        return;
+    }
+    for (size_t i = 0; i <= len; i++) {
+        if (i == len || line[i] == '\t' || line[i] == '\n') {
+            if (field == idx) {
+                size_t n = i - start < size - 1 ? i - start : size - 1;
+                memcpy(out, line + start, n);
+                out[n] = '\0';
+                return;
+            }
+            if (i == len || line[i] == '\n') {
+                return;
+            }
+            field++;
+            start = i + 1;
+        }
+    }
+}
+
+/* One row refused by the server: count it; log it (one line naming the
+ * table, SQLSTATE, server message and the row) while this minute's budget
+ * lasts, then only a summary. */
+static void reject_row(struct cs_store *s, const struct spill *sp,
+                       const char *line, size_t len,
+                       const struct cs_pg_reject *why)
+{
+    char ex[32], sym[CS_STORE_TEXT_MAX + 16], ts[48], detail[96];
+    int64_t now = cs_time_mono_ns();
+
+    atomic_fetch_add(&s->rows_rejected, 1);
+    if (s->reject_window_ns == 0 || now - s->reject_window_ns >=
+        60 * CS_NS_PER_S) {
+        if (s->reject_quiet > 0) {
+            cs_log_warn(LOG_STORE, "%llu more rejected rows were not logged "
+                        "one by one", (unsigned long long)s->reject_quiet);
+        }
+        s->reject_window_ns = now;
+        s->reject_logged = s->reject_quiet = 0;
+    }
+    if (s->reject_logged >= REJECT_LOG_MAX) {
+        s->reject_quiet++;
+        return;
+    }
+    s->reject_logged++;
+    line_field(sp, line, len, "exchange", ex, sizeof ex);
+    line_field(sp, line, len, "symbol", sym, sizeof sym);
+    line_field(sp, line, len, "ts", ts, sizeof ts);
+    line_field(sp, line, len, sp->detail, detail, sizeof detail);
+    cs_log_warn(LOG_STORE, "%s row rejected by the server, not stored "
+                "(SQLSTATE %s: %s): exchange=%s symbol=%s ts=%s %s=%s%s",
+                sp->table, why->sqlstate, why->message, ex, sym, ts,
+                sp->detail, detail, s->reject_logged == REJECT_LOG_MAX ?
+                " (further rejected rows this minute only counted)" : "");
+}
+
+struct copy_job {
+    struct cs_store *s;
+    struct cs_pg *pg;
+    const struct spill *sp;
+    size_t done;                  /* bytes settled (written or rejected):
+                                     always a prefix of whole lines */
+    size_t written;               /* rows committed */
+};
+
+/* Bytes of the first `rows` lines of p. */
+static size_t lines_prefix(const char *p, size_t len, size_t rows)
+{
+    size_t i = 0;
+    while (rows > 0 && i < len) {
+        const char *nl = memchr(p + i, '\n', len - i);
+        i = nl ? (size_t)(nl - p) + 1 : len;
+        rows--;
+    }
+    return i;
+}
+
+/* COPY `rows` whole lines. When the server refuses the data (the COPY is
+ * rolled back whole), split it in halves, first half first, down to single
+ * rows, which are rejected; so a bad row costs about 2 log2(rows) COPYs and
+ * every good row is written once. CS_ERR_IO: the connection failed; the
+ * bytes past j->done are not settled. */
+static enum cs_err copy_part(struct copy_job *j, const char *p, size_t len,
+                             size_t rows)
+{
+    struct cs_pg_reject why;
+    int64_t t0 = cs_time_mono_ns();
+    enum cs_err err = cs_pg_copy(j->pg, j->sp->copy_sql, p, len, &why);
+    size_t half, cut;
+
+    if (err == CS_OK) {
+        record_write(j->s, t0, rows, j->sp == &j->s->spill_alerts);
+        j->written += rows;
+        j->done += len;
+        return CS_OK;
+    }
+    if (err != CS_ERR_PROTO) {
+        return err;
+    }
+    if (rows <= 1) {
+        reject_row(j->s, j->sp, p, len, &why);
+        j->done += len;
+        return CS_OK;
+    }
+    half = rows / 2;
+    cut = lines_prefix(p, len, half);
+    err = copy_part(j, p, cut, half);
+    if (err == CS_OK) {
+        err = copy_part(j, p + cut, len - cut, rows - half);
+    }
+    return err;
+}
+
+static enum cs_err copy_rows(struct copy_job *j, const char *data,
+                             size_t len)
+{
+    return copy_part(j, data, len, count_lines(data, len));
+}
+
 /* Replay one spill file into the database, in pieces of whole lines.
  * False when the connection failed. */
 static bool spill_replay(struct cs_store *s, struct cs_pg *pg,
                          struct spill *sp)
 {
     enum { PIECE = 1 << 20 };
+    struct copy_job job = { s, pg, sp, 0, 0 };
     char *buf;
     bool ok = true;
 
@@ -448,7 +694,7 @@ static bool spill_replay(struct cs_store *s, struct cs_pg *pg,
         size_t want = (size_t)(sp->size - sp->done);
         ssize_t n;
         size_t len;
-        int64_t t0;
+        enum cs_err err;
         if (want > PIECE) {
             want = PIECE;
         }
@@ -467,16 +713,15 @@ static bool spill_replay(struct cs_store *s, struct cs_pg *pg,
             sp->done = sp->size;
             break;
         }
-        t0 = cs_time_mono_ns();
-        if (cs_pg_copy(pg, sp->copy_sql, buf, len) != CS_OK) {
+        job.done = job.written = 0;
+        err = copy_rows(&job, buf, len);
+        atomic_fetch_add(&s->replayed_rows, job.written);
+        sp->done += (off_t)job.done;
+        if (err != CS_OK) {
             atomic_fetch_add(&s->write_errors, 1);
             ok = false;
             break;
         }
-        record_write(s, t0, count_lines(buf, len),
-                     sp == &s->spill_alerts);
-        atomic_fetch_add(&s->replayed_rows, count_lines(buf, len));
-        sp->done += (off_t)len;
     }
     free(buf);
     if (sp->done >= sp->size && sp->size > 0) {
@@ -570,10 +815,65 @@ static int64_t backoff_ns(unsigned attempt, unsigned *seed)
     return ms * CS_NS_PER_MS;
 }
 
-static void sleep_ms(int64_t ms)
+/* Sleep until a post or timeout_ms. sem_timedwait takes CLOCK_REALTIME:
+ * a clock step can only stretch a wait that no post ends (nothing queued,
+ * or offline), never delay a queued batch past the next post. */
+static void wait_wake(struct cs_store *s, int64_t timeout_ms)
 {
-    struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    struct timespec ts;
+
+    if (!s->wake_ok) {
+        struct timespec d = { (time_t)(timeout_ms / 1000),
+                              (long)(timeout_ms % 1000) * 1000000L };
+        nanosleep(&d, NULL);
+        return;
+    }
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += (time_t)(timeout_ms / 1000);
+    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    while (sem_timedwait(&s->wake, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+/* Forget posts already acted upon (the caller re-checks the queue after). */
+static void drain_wake(struct cs_store *s)
+{
+    while (s->wake_ok && sem_trywait(&s->wake) == 0) {
+    }
+}
+
+static bool has_work(struct cs_store *s)
+{
+    return atomic_load(&s->pending) > 0 ||
+           cs_alert_queue_depth(s->alerts) > 0 ||
+           atomic_load(&s->warm_state) == WARM_REQUESTED;
+}
+
+/* Less than a batch was waiting. Connected: sleep until a producer posts,
+ * then give the rows up to LINGER_MS to fill a batch (a post at batch_rows
+ * ends that early). Offline or stopping: short naps, as the reconnect
+ * backoff and the spill threshold are checked by time. */
+static void writer_idle(struct cs_store *s, bool connected, bool stopping)
+{
+    size_t n;
+
+    if (stopping || !connected) {
+        wait_wake(s, stopping ? STOP_WAIT_MS : OFFLINE_WAIT_MS);
+        return;
+    }
+    drain_wake(s);
+    if (!has_work(s) && !atomic_load(&s->stop)) {
+        wait_wake(s, IDLE_WAIT_MS);
+        drain_wake(s);
+    }
+    n = atomic_load(&s->pending);
+    if (n > 0 && n < s->wake_rows && cs_alert_queue_depth(s->alerts) == 0 &&
+        !atomic_load(&s->stop)) {
+        wait_wake(s, LINGER_MS);
     }
 }
 
@@ -588,6 +888,9 @@ static size_t take_rows(struct cs_store *s, size_t max)
     while (n < max && pop_row(s, &row)) {
         text_append(s, line, cs_store_format_row(&row, line, sizeof line));
         n++;
+    }
+    if (n > 0) {
+        atomic_fetch_sub(&s->pending, n);
     }
     return n;
 }
@@ -607,19 +910,18 @@ static size_t take_alerts(struct cs_store *s, size_t max)
     return n;
 }
 
-/* Write the batch buffer, or spill it when there is no connection or the
- * write fails (a failed COPY is rolled back whole). */
+/* Write the batch buffer (rows the server refuses are isolated and
+ * rejected), or spill what is not written when there is no connection or
+ * it fails (a failed COPY is rolled back whole). */
 static void write_or_spill(struct cs_store *s, struct cs_pg **pg,
                            struct spill *sp, size_t rows)
 {
-    int64_t t0 = cs_time_mono_ns();
+    struct copy_job job = { s, *pg, sp, 0, 0 };
 
     if (rows == 0) {
         return;
     }
-    if (*pg && cs_pg_copy(*pg, sp->copy_sql, s->text, s->text_len) ==
-        CS_OK) {
-        record_write(s, t0, rows, sp == &s->spill_alerts);
+    if (*pg && copy_rows(&job, s->text, s->text_len) == CS_OK) {
         return;
     }
     if (*pg) {
@@ -630,7 +932,7 @@ static void write_or_spill(struct cs_store *s, struct cs_pg **pg,
         cs_log_warn(LOG_STORE, "lost %s; spilling and reconnecting",
                     s->where);
     }
-    spill_write(s, sp, s->text, s->text_len);
+    spill_write(s, sp, s->text + job.done, s->text_len - job.done);
 }
 
 static void *writer_main(void *arg)
@@ -710,8 +1012,12 @@ static void *writer_main(void *arg)
             break;
         }
         if (rows < s->cfg.batch_rows && alerts == 0) {
-            sleep_ms(stopping ? 5 : 20);
+            writer_idle(s, pg != NULL, stopping);
         }
+    }
+    if (s->reject_quiet > 0) {
+        cs_log_warn(LOG_STORE, "%llu more rejected rows were not logged one "
+                    "by one", (unsigned long long)s->reject_quiet);
     }
     if (spill_total(s) > 0) {
         cs_log_warn(LOG_STORE, "%llu bytes left in the spill files in %s, "
@@ -734,6 +1040,7 @@ struct cs_store *cs_store_new(const struct cs_config_storage *cfg)
 {
     struct cs_store *s;
     const char *dsn = cfg->postgres;
+    bool dir_ok;
 
     if (!cfg->enabled) {
         return NULL;
@@ -760,12 +1067,15 @@ struct cs_store *cs_store_new(const struct cs_config_storage *cfg)
     s->warm_ring = cs_xcalloc(WARM_RING, sizeof *s->warm_ring);
     s->spill_max = (uint64_t)cfg->spill_max_mb << 20;
     s->spill_prices.fd = s->spill_alerts.fd = -1;
-    if (mkdir(s->cfg.spill_dir, 0700) != 0 && errno != EEXIST) {
-        cs_log_warn_errno(LOG_STORE, "creating spill_dir %s",
-                          s->cfg.spill_dir);
+    s->wake_rows = cfg->batch_rows < s->capacity ? cfg->batch_rows
+                                                 : s->capacity;
+    s->wake_ok = sem_init(&s->wake, 0, 0) == 0;
+    if (!s->wake_ok) {
+        cs_log_warn_errno(LOG_STORE, "sem_init (the writer polls instead)");
     }
-    spill_open(s, &s->spill_prices, "prices.copy", SQL_COPY_PRICES);
-    spill_open(s, &s->spill_alerts, "alerts.copy", SQL_COPY_ALERTS);
+    dir_ok = make_dirs(s->cfg.spill_dir);
+    spill_open(s, &s->spill_prices, "prices", dir_ok);
+    spill_open(s, &s->spill_alerts, "alerts", dir_ok);
     update_spill_gauge(s);
     if (pthread_create(&s->thread, NULL, writer_main, s) != 0) {
         cs_log_error(LOG_STORE, "cannot start the writer thread");
@@ -787,6 +1097,7 @@ void cs_store_stop(struct cs_store *s, int64_t timeout_ms)
     atomic_store(&s->deadline_ns, cs_time_mono_ns() +
                  timeout_ms * CS_NS_PER_MS);
     atomic_store(&s->stop, true);
+    wake_writer(s);
     pthread_join(s->thread, NULL);
     s->started = false;
     cs_log_info(LOG_STORE, "stopped: %llu rows written, %llu alerts, %llu "
@@ -813,6 +1124,9 @@ void cs_store_free(struct cs_store *s)
     spill_close(&s->spill_prices);
     spill_close(&s->spill_alerts);
     cs_alert_queue_free(s->alerts);
+    if (s->wake_ok) {
+        sem_destroy(&s->wake);
+    }
     free(s->ring);
     free(s->warm_ring);
     for (size_t i = 0; i < s->nwarm; i++) {
@@ -841,6 +1155,7 @@ void cs_store_get_stats(const struct cs_store *s, struct cs_store_stats *o)
     o->replayed_rows = atomic_load(&m->replayed_rows);
     o->reconnects = atomic_load(&m->reconnects);
     o->write_errors = atomic_load(&m->write_errors);
+    o->rows_rejected = atomic_load(&m->rows_rejected);
     o->spill_bytes = atomic_load(&m->spill_bytes);
     o->queue_depth = depth(s);
     o->connected = atomic_load(&m->connected);
@@ -868,6 +1183,7 @@ void cs_store_warm_begin(struct cs_store *s,
     s->warm_started_ns = cs_time_mono_ns();
     s->warm_deadline_ns = s->warm_started_ns + deadline_ms * CS_NS_PER_MS;
     atomic_store(&s->warm_state, n ? WARM_REQUESTED : WARM_DONE);
+    wake_writer(s);
 }
 
 size_t cs_store_warm_take(struct cs_store *s, struct cs_store_warm_row *out,
@@ -925,6 +1241,9 @@ static void collect(void *ctx, struct cs_metrics_writer *w)
     one(w, "cryptosup_store_queue_depth", CS_METRIC_GAUGE,
         "Rows waiting for the writer (ring and overflow)",
         (double)st.queue_depth);
+    one(w, "cryptosup_store_rows_queued_total", CS_METRIC_COUNTER,
+        "Price rows handed to the writer (stored, spilled, rejected or "
+        "dropped later)", (double)st.rows_queued);
     one(w, "cryptosup_store_rows_written_total", CS_METRIC_COUNTER,
         "Price rows written to PostgreSQL", (double)st.rows_written);
     one(w, "cryptosup_store_alerts_written_total", CS_METRIC_COUNTER,
@@ -941,6 +1260,10 @@ static void collect(void *ctx, struct cs_metrics_writer *w)
         "Reconnections to PostgreSQL", (double)st.reconnects);
     one(w, "cryptosup_store_write_errors_total", CS_METRIC_COUNTER,
         "Failed COPY batches (spilled, retried)", (double)st.write_errors);
+    one(w, "cryptosup_store_rows_rejected_total", CS_METRIC_COUNTER,
+        "Rows (prices and alerts) the server refused as bad data "
+        "(SQLSTATE class 22/23): logged, not stored, not retried",
+        (double)st.rows_rejected);
     one(w, "cryptosup_store_warmup_rows_total", CS_METRIC_COUNTER,
         "Price rows restored from PostgreSQL into the windows at start",
         (double)st.warm_rows);

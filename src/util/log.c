@@ -117,14 +117,15 @@ void cs_log_warn_errno(const char *logger, const char *fmt, ...)
 /* Open-addressed table of (logger, key) pairs. Names are copied (cut to
  * fit: two long names sharing a prefix share a limit), so callers may pass
  * names they build and free. When the table is full, events are logged
- * without limiting rather than lost. Loop thread only. */
+ * without limiting rather than lost. One table per thread: the loop and
+ * the writer threads limit their own events without sharing a lock. */
 struct limit_slot {
     char logger[64];
     char key[48];
     int64_t last_s;
     unsigned long suppressed;
 };
-static struct limit_slot limit_table[LIMIT_SLOTS];
+static _Thread_local struct limit_slot limit_table[LIMIT_SLOTS];
 
 static unsigned long hash_pair(const char *a, const char *b)
 {

@@ -1,11 +1,15 @@
 /* The store without a database: COPY text formatting, the ring and its
- * overflow, drops past buffer_rows, and the spill on a bounded stop. The
+ * overflow, drops past buffer_rows, the spill on a bounded stop, and
+ * spill_dir creation (every missing level; a clear error otherwise). The
  * DSN points at a closed local port, so every connection attempt fails. */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "cryptosup/log.h"
 #include "cryptosup/store.h"
 #include "testlib.h"
 
@@ -96,9 +100,124 @@ static void test_queue_spill_drop(void)
     rmdir(dir);
 }
 
+static void store_config(struct cs_config_storage *c, char *spill_dir)
+{
+    memset(c, 0, sizeof *c);
+    c->enabled = true;
+    c->postgres = "host=127.0.0.1 port=1 dbname=x";
+    c->queue_rows = 64;
+    c->buffer_rows = 64;
+    c->batch_rows = 10;
+    c->spill_dir = spill_dir;
+    c->spill_max_mb = 1;
+}
+
+static bool is_dir_0700(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode) &&
+           (st.st_mode & 07777) == 0700;
+}
+
+/* spill_dir three levels deep, none existing: all created, 0700, and the
+ * spill works; under a regular file: one error naming both paths, the
+ * store runs and rows that would spill are dropped and counted. */
+static void test_spill_dir(void)
+{
+    char dir[] = "/tmp/cs-store-XXXXXX";
+    char deep[256], path[1024], file[256], bad[300], log[256];
+    struct cs_config_storage c;
+    struct cs_store_stats st;
+    struct cs_store_row r;
+    struct cs_store *s;
+    char *text;
+    int fd;
+
+    CHECK(mkdtemp(dir) != NULL);
+    memset(&r, 0, sizeof r);
+    strcpy(r.exchange, "binance");
+    strcpy(r.symbol, "BTC/USDT");
+    strcpy(r.price, "1.00");
+
+    snprintf(deep, sizeof deep, "%s/a/b/c/", dir);   /* trailing slash */
+    store_config(&c, deep);
+    s = cs_store_new(&c);
+    CHECK(s != NULL);
+    snprintf(path, sizeof path, "%s/a", dir);
+    CHECK(is_dir_0700(path));
+    snprintf(path, sizeof path, "%s/a/b", dir);
+    CHECK(is_dir_0700(path));
+    snprintf(path, sizeof path, "%s/a/b/c", dir);
+    CHECK(is_dir_0700(path));
+    CHECK(cs_store_enqueue(s, &r));
+    cs_store_stop(s, 0);
+    cs_store_get_stats(s, &st);
+    CHECK_INT(st.spilled_rows, 1);
+    CHECK_INT(st.dropped, 0);
+    cs_store_free(s);
+    snprintf(path, sizeof path, "%s/a/b/c/prices.copy", dir);
+    CHECK(access(path, F_OK) == 0);
+
+    /* A regular file in the way. */
+    snprintf(file, sizeof file, "%s/file", dir);
+    fd = open(file, O_WRONLY | O_CREAT, 0600);
+    CHECK(fd >= 0);
+    if (fd >= 0) {
+        close(fd);
+    }
+    snprintf(bad, sizeof bad, "%s/x/y", file);
+    snprintf(log, sizeof log, "%s/log", dir);
+    fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    CHECK(fd >= 0);
+    cs_log_set_fd(fd);
+    store_config(&c, bad);
+    s = cs_store_new(&c);
+    CHECK(s != NULL);
+    CHECK(cs_store_enqueue(s, &r));
+    cs_store_stop(s, 0);
+    cs_store_get_stats(s, &st);
+    CHECK_INT(st.spilled_rows, 0);
+    CHECK_INT(st.dropped, 1);
+    cs_store_free(s);
+    cs_log_set_fd(2);
+    if (fd >= 0) {
+        close(fd);
+    }
+    text = cs_test_read_file(log, NULL);
+    snprintf(path, sizeof path, "[ERROR] store: cannot create spill_dir %s: "
+             "%s: Not a directory", bad, file);
+    CHECK(strstr(text, path) != NULL);
+    if (strstr(text, path) == NULL) {
+        fprintf(stderr, "log was:\n%s", text);
+    }
+    {
+        const char *hit = strstr(text, "cannot create spill_dir");
+        CHECK(hit != NULL &&
+              strstr(hit + 1, "cannot create spill_dir") == NULL);   /* once */
+    }
+    free(text);
+
+    snprintf(path, sizeof path, "%s/a/b/c/prices.copy", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/a/b/c/alerts.copy", dir);
+    unlink(path);
+    for (const char *sub = "/a/b/c"; ; ) {
+        snprintf(path, sizeof path, "%s%s", dir, sub);
+        rmdir(path);
+        if (strcmp(sub, "/a") == 0) {
+            break;
+        }
+        sub = strcmp(sub, "/a/b/c") == 0 ? "/a/b" : "/a";
+    }
+    unlink(file);
+    unlink(log);
+    rmdir(dir);
+}
+
 int main(void)
 {
     test_format();
     test_queue_spill_drop();
+    test_spill_dir();
     return cs_test_finish("test_store");
 }

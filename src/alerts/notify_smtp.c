@@ -190,11 +190,20 @@ static void render_group_text(const struct cs_config_email *c,
                               struct cs_sbuf *subject, struct cs_sbuf *body)
 {
     char *v;
+    size_t lead = n;
 
-    if (a[0].status == CS_ALERT_RESOLVED) {
-        cs_sbuf_str(subject, "RESOLVED: ");
+    /* A group that mixes both is about what fires: the subject names the
+     * first firing alert, and says RESOLVED only when nothing fires. */
+    for (size_t i = 0; i < n && lead == n; i++) {
+        if (a[i].status == CS_ALERT_FIRING) {
+            lead = i;
+        }
     }
-    v = cs_alert_render(c->subject, &a[0], n);
+    if (lead == n) {
+        cs_sbuf_str(subject, "RESOLVED: ");
+        lead = 0;
+    }
+    v = cs_alert_render(c->subject, &a[lead], n);
     cs_sbuf_str(subject, v);
     free(v);
     if (n > 1 && strstr(c->subject, "{count}") == NULL) {

@@ -18,6 +18,8 @@ bool cs_time_parse_iso8601(const char *text, size_t len, int64_t *ns_out);
 /* Wall clock and monotonic clock in ns. */
 int64_t cs_time_now_ns(void);
 int64_t cs_time_mono_ns(void);
+/* Sleep ns (<= 0: not at all), resuming after signal interruptions. */
+void cs_time_sleep_ns(int64_t ns);
 
 /* "2025-03-14 09:26:53" (UTC) into buf (>= 20 bytes). */
 void cs_time_format_utc(int64_t ns, char *buf, size_t size);

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "alerts/route.h"
 #include "cryptosup/alert_render.h"
 #include "cryptosup/err.h"
 #include "cryptosup/http_post.h"
@@ -442,25 +443,11 @@ static void remove_entry(struct cs_notify_am *am, struct entry *e)
     }
 }
 
-static bool in_list(char *const *list, size_t n, const char *v)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(list[i], v) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
-
 static bool passes(const struct cs_config_alertmanager *c,
                    const struct cs_alert *a)
 {
-    if (a->test) {
-        return true;
-    }
-    return (c->rules == NULL || in_list(c->rules, c->nrules, a->rule)) &&
-           (c->severities == NULL ||
-            in_list(c->severities, c->nseverities, a->severity));
+    return cs_alert_selected(c->rules, c->nrules, c->severities,
+                             c->nseverities, a);
 }
 
 /* The event time as a wall time Alertmanager can use: replays and
@@ -766,14 +753,6 @@ static bool pending(const struct cs_notify_am *am)
     return false;
 }
 
-static void sleep_ns(int64_t ns)
-{
-    struct timespec ts;
-    ts.tv_sec = (time_t)(ns / CS_NS_PER_S);
-    ts.tv_nsec = (long)(ns % CS_NS_PER_S);
-    nanosleep(&ts, NULL);
-}
-
 static void am_flush(void *ctx, int64_t now_mono_ns, bool final,
                      uint64_t *sent, uint64_t *failed)
 {
@@ -805,7 +784,7 @@ static void am_flush(void *ctx, int64_t now_mono_ns, bool final,
                 break;
             }
             if (next > now) {
-                sleep_ns(next - now);
+                cs_time_sleep_ns(next - now);
             }
             now = cs_time_mono_ns();
         }

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cryptosup/log.h"
@@ -59,19 +58,25 @@ static bool in_list(char *const *list, size_t n, const char *v)
     return false;
 }
 
-bool cs_route_wants(const struct cs_config_route *p, const struct cs_alert *a)
+bool cs_alert_selected(char *const *rules, size_t nrules,
+                       char *const *severities, size_t nseverities,
+                       const struct cs_alert *a)
 {
     if (a->test) {
         return true;
     }
-    if (a->status == CS_ALERT_RESOLVED && !p->send_resolved) {
+    return (rules == NULL || in_list(rules, nrules, a->rule)) &&
+           (severities == NULL || in_list(severities, nseverities,
+                                          a->severity));
+}
+
+bool cs_route_wants(const struct cs_config_route *p, const struct cs_alert *a)
+{
+    if (a->status == CS_ALERT_RESOLVED && !p->send_resolved && !a->test) {
         return false;
     }
-    if (p->rules && !in_list(p->rules, p->nrules, a->rule)) {
-        return false;
-    }
-    return p->severities == NULL ||
-           in_list(p->severities, p->nseverities, a->severity);
+    return cs_alert_selected(p->rules, p->nrules, p->severities,
+                             p->nseverities, a);
 }
 
 struct cs_route *cs_route_new(const char *name, const char *logger,
@@ -279,14 +284,6 @@ static void send_due(struct cs_route *r, uint64_t *sent, uint64_t *failed)
     }
 }
 
-static void sleep_ns(int64_t ns)
-{
-    struct timespec ts;
-    ts.tv_sec = (time_t)(ns / CS_NS_PER_S);
-    ts.tv_nsec = (long)(ns % CS_NS_PER_S);
-    nanosleep(&ts, NULL);
-}
-
 void cs_route_flush(struct cs_route *r, int64_t now_mono_ns, bool final,
                     uint64_t *sent, uint64_t *failed)
 {
@@ -323,7 +320,7 @@ void cs_route_flush(struct cs_route *r, int64_t now_mono_ns, bool final,
             break;
         }
         if (next > now) {
-            sleep_ns(next - now);
+            cs_time_sleep_ns(next - now);
         }
         r->now_ns = cs_time_mono_ns();
         send_due(r, sent, failed);

@@ -66,6 +66,11 @@ void cs_route_flush(struct cs_route *r, int64_t now_mono_ns, bool final,
 /* Messages waiting to be sent (tests, shutdown logs). */
 size_t cs_route_pending(const struct cs_route *r);
 
+/* Whether `a` is one of `rules` and `severities` (NULL: any); a test
+ * alert always is. Shared by every route kind, Alertmanager included. */
+bool cs_alert_selected(char *const *rules, size_t nrules,
+                       char *const *severities, size_t nseverities,
+                       const struct cs_alert *a);
 /* Whether `a` passes rules/severities/send_resolved of `policy`. */
 bool cs_route_wants(const struct cs_config_route *policy,
                     const struct cs_alert *a);

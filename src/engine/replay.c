@@ -82,14 +82,6 @@ static int64_t next_recv_ns(FILE *f, bool *ok)
     return (int64_t)llround(secs * 1e6) * 1000;
 }
 
-static void sleep_ns(int64_t ns)
-{
-    struct timespec ts = { (time_t)(ns / CS_NS_PER_S),
-                           (long)(ns % CS_NS_PER_S) };
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
 /* Pace: wait until `data_ns` (relative to the first frame) has passed at
  * `speed` on the monotonic clock, in slices so signals stay responsive. */
 static void pace(const struct cs_replay_options *opt, int64_t first_data_ns,
@@ -103,7 +95,7 @@ static void pace(const struct cs_replay_options *opt, int64_t first_data_ns,
             (opt->reload && *opt->reload)) {
             return;
         }
-        sleep_ns(due - now < 100 * CS_NS_PER_MS ? due - now
+        cs_time_sleep_ns(due - now < 100 * CS_NS_PER_MS ? due - now
                                                  : 100 * CS_NS_PER_MS);
     }
 }

@@ -4,6 +4,7 @@
 #include "cryptosup/timeutil.h"
 
 #include <stdio.h>
+#include <errno.h>
 #include <time.h>
 
 #define SECS_PER_DAY 86400LL
@@ -280,4 +281,16 @@ void cs_duration_format(int64_t seconds, char *buf, size_t size)
         }
     }
     snprintf(buf, size, "%llds", (long long)seconds);
+}
+
+void cs_time_sleep_ns(int64_t ns)
+{
+    struct timespec ts;
+    if (ns <= 0) {
+        return;
+    }
+    ts.tv_sec = (time_t)(ns / CS_NS_PER_S);
+    ts.tv_nsec = (long)(ns % CS_NS_PER_S);
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
 }

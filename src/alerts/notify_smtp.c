@@ -4,6 +4,7 @@
 #include "cryptosup/notify_smtp.h"
 
 #include <curl/curl.h>
+#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,26 +30,13 @@ void cs_smtp_header_clean(char *s)
     }
 }
 
-static const char B64[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
+/* Base64 by libcrypto (already linked for webhook signatures); encoded
+ * words hold at most 39 bytes, so 52 characters and the NUL fit. */
 static void b64_put(struct cs_sbuf *b, const unsigned char *in, size_t n)
 {
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)in[i] << 16;
-        char out[4];
-        if (i + 1 < n) {
-            v |= (unsigned)in[i + 1] << 8;
-        }
-        if (i + 2 < n) {
-            v |= in[i + 2];
-        }
-        out[0] = B64[(v >> 18) & 63];
-        out[1] = B64[(v >> 12) & 63];
-        out[2] = i + 1 < n ? B64[(v >> 6) & 63] : '=';
-        out[3] = i + 2 < n ? B64[v & 63] : '=';
-        cs_sbuf_put(b, out, 4);
-    }
+    unsigned char out[64];
+    int len = EVP_EncodeBlock(out, in, (int)n);
+    cs_sbuf_put(b, (const char *)out, len > 0 ? (size_t)len : 0);
 }
 
 char *cs_smtp_encode_header(const char *text)
